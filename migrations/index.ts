@@ -1,0 +1,14 @@
+/**
+ * The ordered list of migrations. Listed statically (not read from the directory) so the same
+ * migrations run under tsx, vitest and a compiled build; knex records each name once.
+ */
+import type { Knex } from 'knex';
+import * as foundation from './20261122_0001_foundation.ts';
+
+export interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+export const migrations: Migration[] = [{ name: '20261122_0001_foundation', ...foundation }];

@@ -1,0 +1,110 @@
+/**
+ * Configuration from the environment, checked once at start (a bad value stops the process with a
+ * message naming the variable, never at the first request).
+ */
+import path from 'node:path';
+
+export type ProcessRole = 'api' | 'worker' | 'all';
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  /** database role RLS applies to; the service switches to it in every transaction */
+  dbAppRole: string;
+  bootstrapAdminKey?: string;
+  /** `v1:base64key,v2:base64key` — newest version wins for new encryptions */
+  encryptionKeys?: string;
+  publicUrl: string;
+  role: ProcessRole;
+  opalServerUrl?: string;
+  opalDatasourceToken?: string;
+  opalAuthPublicKey?: string;
+  opalAuthJwksUrl?: string;
+  logLevel: string;
+  /** requests per minute per API key (0 disables) */
+  rateLimitPerMinute: number;
+  /** largest accepted request body in bytes */
+  bodyLimitBytes: number;
+  /** network guard for connection targets */
+  network: { allowPrivate: boolean; allow: string[]; deny: string[] };
+  version: string;
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`configuration ${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(name, `expected an integer between ${min} and ${max}, got "${raw}"`);
+  return n;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `expected true or false, got "${raw}"`);
+}
+
+function list(env: NodeJS.ProcessEnv, name: string): string[] {
+  return (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function url(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  try {
+    new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  return raw;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const port = int(env, 'PORT', 8000, 0, 65535);
+  const host = env.HOST || '0.0.0.0';
+  const role = (env.PIP_ROLE || 'all') as ProcessRole;
+  if (!['api', 'worker', 'all'].includes(role)) throw new ConfigError('PIP_ROLE', `expected api, worker or all, got "${role}"`);
+  const bootstrapAdminKey = env.PIP_BOOTSTRAP_ADMIN_KEY || undefined;
+  if (bootstrapAdminKey !== undefined && bootstrapAdminKey.length < 24) {
+    throw new ConfigError('PIP_BOOTSTRAP_ADMIN_KEY', 'must be at least 24 characters');
+  }
+  const dbAppRole = env.PIP_DB_APP_ROLE || 'pip_app';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(dbAppRole)) throw new ConfigError('PIP_DB_APP_ROLE', 'must be a lowercase SQL identifier');
+  return {
+    port,
+    host,
+    dataDir: path.resolve(env.DATA_DIR || './data'),
+    databaseUrl: url(env, 'DATABASE_URL'),
+    redisUrl: url(env, 'REDIS_URL'),
+    dbAppRole,
+    bootstrapAdminKey,
+    encryptionKeys: env.PIP_ENCRYPTION_KEYS || undefined,
+    publicUrl: (url(env, 'PIP_PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    role,
+    opalServerUrl: url(env, 'OPAL_SERVER_URL'),
+    opalDatasourceToken: env.OPAL_DATASOURCE_TOKEN || undefined,
+    opalAuthPublicKey: env.OPAL_AUTH_PUBLIC_KEY || undefined,
+    opalAuthJwksUrl: url(env, 'OPAL_AUTH_JWKS_URL'),
+    logLevel: env.LOG_LEVEL || 'info',
+    rateLimitPerMinute: int(env, 'PIP_RATE_LIMIT_PER_MINUTE', 600),
+    bodyLimitBytes: int(env, 'PIP_BODY_LIMIT_BYTES', 1_048_576, 1024),
+    network: {
+      allowPrivate: bool(env, 'PIP_NETWORK_ALLOW_PRIVATE', true),
+      allow: list(env, 'PIP_NETWORK_ALLOW'),
+      deny: list(env, 'PIP_NETWORK_DENY'),
+    },
+    version: env.npm_package_version || '0.1.0',
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Builds the services from their dependencies, once per process (or per test). Domains reach
+ * each other only through what is wired here.
+ */
+import type { AppConfig } from './config.ts';
+import type { Database } from './db/database.ts';
+import type { Cache } from './cache/cache.ts';
+import type { Keyring } from './secrets/keyring.ts';
+import { AuditService } from './audit/audit.service.ts';
+import { SecretsService } from './secrets/secrets.service.ts';
+import { ApiKeysService } from './auth/api-keys.service.ts';
+import { TenantsService } from './tenancy/tenants.service.ts';
+import { HealthChecks } from './observability/health.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
+
+export interface CoreDeps {
+  config: AppConfig;
+  db: Database;
+  cache: Cache;
+  keyring: Keyring;
+}
+
+export interface Services {
+  audit: AuditService;
+  secrets: SecretsService;
+  apiKeys: ApiKeysService;
+  tenants: TenantsService;
+  health: HealthChecks;
+  metrics: Metrics;
+}
+
+export function createServices(deps: CoreDeps): Services {
+  const audit = new AuditService(deps.db);
+  const secrets = new SecretsService(deps.db, deps.keyring, audit);
+  const apiKeys = new ApiKeysService(deps.db, audit);
+  const tenants = new TenantsService(deps.db, audit);
+  const health = new HealthChecks();
+  health.add({ name: 'database', critical: true, run: async () => {
+      await deps.db.ping();
+      return { kind: deps.db.kind };
+    } });
+  health.add({ name: 'cache', critical: false, run: async () => {
+      await deps.cache.ping();
+      return { kind: deps.cache.kind };
+    } });
+  return { audit, secrets, apiKeys, tenants, health, metrics: createMetrics() };
+}

@@ -1,0 +1,76 @@
+/**
+ * Builds the whole service for a test on one storage backend: the embedded PGlite (in memory)
+ * and in-process cache, or a fresh PostgreSQL database plus Redis with a private key prefix.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type AppConfig } from '../../src/config.ts';
+import { createDatabase, type Database } from '../../src/db/database.ts';
+import { runMigrations } from '../../src/db/migrate.ts';
+import { createCache, type Cache } from '../../src/cache/cache.ts';
+import { keyringFromString, type Keyring } from '../../src/secrets/keyring.ts';
+import { createServices, type Services } from '../../src/container.ts';
+import { buildApp } from '../../src/app.ts';
+import { createTempPgDatabase } from './databases.ts';
+import { TEST_REDIS_URL, type Backend } from './env.ts';
+
+export interface TestApp {
+  backend: Backend;
+  app: FastifyInstance;
+  db: Database;
+  cache: Cache;
+  services: Services;
+  keyring: Keyring;
+  config: AppConfig;
+  adminKey: string;
+  auth(key?: string): { authorization: string };
+  close(): Promise<void>;
+}
+
+export function randomKeyring(versions = 1): string {
+  return Array.from({ length: versions }, (_, i) => `${i + 1}:${crypto.randomBytes(32).toString('base64')}`).join(',');
+}
+
+export async function startTestApp(backend: Backend, env: Record<string, string> = {}): Promise<TestApp> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pip-test-'));
+  const temp = backend === 'postgres' ? await createTempPgDatabase() : undefined;
+  const adminKey = `pip_${crypto.randomBytes(6).toString('hex')}_${crypto.randomBytes(24).toString('base64url')}`;
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    PIP_BOOTSTRAP_ADMIN_KEY: adminKey,
+    PIP_ENCRYPTION_KEYS: randomKeyring(),
+    LOG_LEVEL: 'silent',
+    PIP_RATE_LIMIT_PER_MINUTE: '0',
+    ...(temp ? { DATABASE_URL: temp.url, REDIS_URL: TEST_REDIS_URL } : {}),
+    ...env,
+  });
+  const db = await createDatabase({ databaseUrl: config.databaseUrl, dataDir, appRole: config.dbAppRole, inMemory: true, poolMax: 5 });
+  await runMigrations(db.knex, config.dbAppRole);
+  const cache = createCache(config.redisUrl, `pip:test:${crypto.randomBytes(4).toString('hex')}:`);
+  const keyring = keyringFromString(config.encryptionKeys!);
+  const services = createServices({ config, db, cache, keyring });
+  await services.apiKeys.bootstrap(adminKey);
+  const app = await buildApp({ config, db, cache, keyring, services, logger: false });
+  await app.ready();
+  return {
+    backend,
+    app,
+    db,
+    cache,
+    services,
+    keyring,
+    config,
+    adminKey,
+    auth: (key = adminKey) => ({ authorization: `Bearer ${key}` }),
+    async close() {
+      await app.close();
+      await cache.close();
+      await db.close();
+      if (temp) await temp.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
