@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import * as foundation from './20261122_0001_foundation.ts';
+import * as connections from './20261122_0002_connections.ts';
 
 export interface Migration {
   name: string;
@@ -11,4 +12,7 @@ export interface Migration {
   down(knex: Knex): Promise<void>;
 }
 
-export const migrations: Migration[] = [{ name: '20261122_0001_foundation', ...foundation }];
+export const migrations: Migration[] = [
+  { name: '20261122_0001_foundation', ...foundation },
+  { name: '20261122_0002_connections', ...connections },
+];

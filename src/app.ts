@@ -21,13 +21,15 @@ import { tenantsRoutes } from './tenancy/tenants.routes.ts';
 import { apiKeysRoutes } from './auth/api-keys.routes.ts';
 import { auditRoutes } from './audit/audit.routes.ts';
 import { secretsRoutes } from './secrets/secrets.routes.ts';
+import { registryRoutes } from './registry/registry.routes.ts';
+import { connectionsRoutes } from './connections/connections.routes.ts';
 
-export interface AppDeps extends CoreDeps {
+export interface AppDeps extends Omit<CoreDeps, 'logger'> {
   services: Services;
   /** false while starting or draining; /readyz answers 503 then */
   isReady?: () => boolean;
   /** pass false in tests to silence request logs */
-  logger?: boolean;
+  logger?: false;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -88,6 +90,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(apiKeysRoutes, { apiKeys: services.apiKeys });
   await app.register(auditRoutes, { audit: services.audit, db: deps.db });
   await app.register(secretsRoutes, { secrets: services.secrets, audit: services.audit });
+  await app.register(registryRoutes, { registry: services.registry });
+  await app.register(connectionsRoutes, { connections: services.connections });
 
   return app;
 }

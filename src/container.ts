@@ -12,12 +12,19 @@ import { ApiKeysService } from './auth/api-keys.service.ts';
 import { TenantsService } from './tenancy/tenants.service.ts';
 import { HealthChecks } from './observability/health.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
+import pino, { type Logger } from 'pino';
+import { loggerOptions } from './observability/logger.ts';
+import type { ConnectorRegistry } from './registry/registry.ts';
+import { ConnectorRuntime } from './registry/runtime.ts';
+import { ConnectionsService } from './connections/connections.service.ts';
 
 export interface CoreDeps {
   config: AppConfig;
   db: Database;
   cache: Cache;
   keyring: Keyring;
+  registry: ConnectorRegistry;
+  logger?: Logger;
 }
 
 export interface Services {
@@ -27,6 +34,10 @@ export interface Services {
   tenants: TenantsService;
   health: HealthChecks;
   metrics: Metrics;
+  logger: Logger;
+  registry: ConnectorRegistry;
+  runtime: ConnectorRuntime;
+  connections: ConnectionsService;
 }
 
 export function createServices(deps: CoreDeps): Services {
@@ -34,6 +45,9 @@ export function createServices(deps: CoreDeps): Services {
   const secrets = new SecretsService(deps.db, deps.keyring, audit);
   const apiKeys = new ApiKeysService(deps.db, audit);
   const tenants = new TenantsService(deps.db, audit);
+  const logger = deps.logger ?? pino(loggerOptions(deps.config.logLevel));
+  const runtime = new ConnectorRuntime({ network: deps.config.network, logger: logger.child({ component: 'connectors' }) });
+  const connections = new ConnectionsService(deps.db, deps.registry, runtime, secrets, audit);
   const health = new HealthChecks();
   health.add({ name: 'database', critical: true, run: async () => {
       await deps.db.ping();
@@ -43,5 +57,5 @@ export function createServices(deps: CoreDeps): Services {
       await deps.cache.ping();
       return { kind: deps.cache.kind };
     } });
-  return { audit, secrets, apiKeys, tenants, health, metrics: createMetrics() };
+  return { audit, secrets, apiKeys, tenants, health, metrics: createMetrics(), logger, registry: deps.registry, runtime, connections };
 }

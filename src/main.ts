@@ -12,6 +12,7 @@ import { loadKeyring, KeyringError } from './secrets/keyring.ts';
 import { createServices } from './container.ts';
 import { buildApp } from './app.ts';
 import { loggerOptions } from './observability/logger.ts';
+import { loadConnectorRegistry } from './registry/registry.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -43,7 +44,9 @@ async function main(): Promise<void> {
   const applied = await runMigrations(db.knex, config.dbAppRole);
   if (applied.length) log.info({ applied }, 'migrations applied');
   const cache = createCache(config.redisUrl);
-  const services = createServices({ config, db, cache, keyring });
+  const registry = await loadConnectorRegistry();
+  log.info({ connectors: registry.list().map((c) => c.definition.type) }, 'connectors registered');
+  const services = createServices({ config, db, cache, keyring, registry, logger: log });
 
   const boot = await services.apiKeys.bootstrap(config.bootstrapAdminKey);
   if (boot.key) {
@@ -51,7 +54,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\n  Platform admin API key (shown once, store it now):\n\n    ${boot.key}\n\n`);
   }
 
-  const app = await buildApp({ config, db, cache, keyring, services, isReady: () => ready });
+  const app = await buildApp({ config, db, cache, keyring, registry, services, isReady: () => ready });
   app.addHook('onClose', async () => {
     await cache.close();
     await db.close();

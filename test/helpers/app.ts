@@ -14,6 +14,8 @@ import { createCache, type Cache } from '../../src/cache/cache.ts';
 import { keyringFromString, type Keyring } from '../../src/secrets/keyring.ts';
 import { createServices, type Services } from '../../src/container.ts';
 import { buildApp } from '../../src/app.ts';
+import { ConnectorRegistry, loadConnectorRegistry } from '../../src/registry/registry.ts';
+import pino from 'pino';
 import { createTempPgDatabase } from './databases.ts';
 import { TEST_REDIS_URL, type Backend } from './env.ts';
 
@@ -34,7 +36,7 @@ export function randomKeyring(versions = 1): string {
   return Array.from({ length: versions }, (_, i) => `${i + 1}:${crypto.randomBytes(32).toString('base64')}`).join(',');
 }
 
-export async function startTestApp(backend: Backend, env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(backend: Backend, env: Record<string, string> = {}, opts: { registry?: ConnectorRegistry } = {}): Promise<TestApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pip-test-'));
   const temp = backend === 'postgres' ? await createTempPgDatabase() : undefined;
   const adminKey = `pip_${crypto.randomBytes(6).toString('hex')}_${crypto.randomBytes(24).toString('base64url')}`;
@@ -51,9 +53,10 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
   await runMigrations(db.knex, config.dbAppRole);
   const cache = createCache(config.redisUrl, `pip:test:${crypto.randomBytes(4).toString('hex')}:`);
   const keyring = keyringFromString(config.encryptionKeys!);
-  const services = createServices({ config, db, cache, keyring });
+  const registry = opts.registry ?? (await loadConnectorRegistry());
+  const services = createServices({ config, db, cache, keyring, registry, logger: pino({ level: 'silent' }) });
   await services.apiKeys.bootstrap(adminKey);
-  const app = await buildApp({ config, db, cache, keyring, services, logger: false });
+  const app = await buildApp({ config, db, cache, keyring, registry, services, logger: false });
   await app.ready();
   return {
     backend,
