@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import * as foundation from './20261122_0001_foundation.ts';
 import * as connections from './20261122_0002_connections.ts';
+import * as syncRecords from './20261122_0003_sync_records.ts';
 
 export interface Migration {
   name: string;
@@ -15,4 +16,5 @@ export interface Migration {
 export const migrations: Migration[] = [
   { name: '20261122_0001_foundation', ...foundation },
   { name: '20261122_0002_connections', ...connections },
+  { name: '20261122_0003_sync_records', ...syncRecords },
 ];

@@ -17,6 +17,7 @@ import { loggerOptions } from './observability/logger.ts';
 import type { ConnectorRegistry } from './registry/registry.ts';
 import { ConnectorRuntime } from './registry/runtime.ts';
 import { ConnectionsService } from './connections/connections.service.ts';
+import { RevisionEvents } from './records/revision-events.ts';
 
 export interface CoreDeps {
   config: AppConfig;
@@ -38,6 +39,8 @@ export interface Services {
   registry: ConnectorRegistry;
   runtime: ConnectorRuntime;
   connections: ConnectionsService;
+  /** new revisions of tenant data, announced after commit */
+  revisions: RevisionEvents;
 }
 
 export function createServices(deps: CoreDeps): Services {
@@ -57,5 +60,5 @@ export function createServices(deps: CoreDeps): Services {
       await deps.cache.ping();
       return { kind: deps.cache.kind };
     } });
-  return { audit, secrets, apiKeys, tenants, health, metrics: createMetrics(), logger, registry: deps.registry, runtime, connections };
+  return { audit, secrets, apiKeys, tenants, health, metrics: createMetrics(), logger, registry: deps.registry, runtime, connections, revisions: new RevisionEvents() };
 }
