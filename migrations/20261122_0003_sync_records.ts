@@ -76,6 +76,9 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('revision').nullable();
     t.boolean('cancel_requested').notNullable().defaultTo(false);
     t.text('worker').nullable();
+    // the queue job currently carrying this sync job (a retry or a takeover gets a new one)
+    t.uuid('queue_job_id').nullable();
+    t.timestamp('next_attempt_at', { useTz: true }).nullable();
     t.text('requested_by').nullable();
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.timestamp('started_at', { useTz: true }).nullable();

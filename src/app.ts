@@ -23,6 +23,7 @@ import { auditRoutes } from './audit/audit.routes.ts';
 import { secretsRoutes } from './secrets/secrets.routes.ts';
 import { registryRoutes } from './registry/registry.routes.ts';
 import { connectionsRoutes } from './connections/connections.routes.ts';
+import { syncRoutes } from './sync/sync.routes.ts';
 
 export interface AppDeps extends Omit<CoreDeps, 'logger'> {
   services: Services;
@@ -92,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(secretsRoutes, { secrets: services.secrets, audit: services.audit });
   await app.register(registryRoutes, { registry: services.registry });
   await app.register(connectionsRoutes, { connections: services.connections });
+  await app.register(syncRoutes, { sync: services.sync });
 
   return app;
 }

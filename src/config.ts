@@ -30,7 +30,29 @@ export interface AppConfig {
   bodyLimitBytes: number;
   /** network guard for connection targets */
   network: { allowPrivate: boolean; allow: string[]; deny: string[] };
+  sync: {
+    concurrency: number;
+    batchSize: number;
+    leaseSeconds: number;
+    maxAttempts: number;
+    retryBaseSeconds: number;
+    massDeleteThreshold: number;
+    minIntervalSeconds: number;
+    logRetentionDays: number;
+    pollSeconds: number;
+    schedulerTickSeconds: number;
+    staleAfterSeconds: number;
+    jobExpireSeconds: number;
+  };
   version: string;
+}
+
+function num(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(name, `expected a number between ${min} and ${max}, got "${raw}"`);
+  return n;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +126,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       allowPrivate: bool(env, 'PIP_NETWORK_ALLOW_PRIVATE', true),
       allow: list(env, 'PIP_NETWORK_ALLOW'),
       deny: list(env, 'PIP_NETWORK_DENY'),
+    },
+    sync: {
+      concurrency: int(env, 'PIP_SYNC_CONCURRENCY', 2, 1, 64),
+      batchSize: int(env, 'PIP_SYNC_BATCH_SIZE', 2000, 1, 10_000),
+      leaseSeconds: int(env, 'PIP_SYNC_LEASE_SECONDS', 30, 2, 3600),
+      maxAttempts: int(env, 'PIP_SYNC_MAX_ATTEMPTS', 4, 1, 20),
+      retryBaseSeconds: num(env, 'PIP_SYNC_RETRY_BASE_SECONDS', 30, 0.1, 3600),
+      massDeleteThreshold: num(env, 'PIP_SYNC_MASS_DELETE_THRESHOLD', 0.5, 0, 1),
+      minIntervalSeconds: int(env, 'PIP_SYNC_MIN_INTERVAL_SECONDS', 60, 1, 86_400),
+      logRetentionDays: int(env, 'PIP_SYNC_LOG_RETENTION_DAYS', 30, 1, 3650),
+      pollSeconds: num(env, 'PIP_SYNC_POLL_SECONDS', 1, 0.5, 60),
+      schedulerTickSeconds: num(env, 'PIP_SCHEDULER_TICK_SECONDS', 5, 0.2, 300),
+      staleAfterSeconds: int(env, 'PIP_SYNC_STALE_AFTER_SECONDS', 86_400, 60, 31_536_000),
+      jobExpireSeconds: int(env, 'PIP_SYNC_JOB_EXPIRE_SECONDS', 6 * 3600, 60, 86_400),
     },
     version: env.npm_package_version || '0.1.0',
   };

@@ -18,6 +18,11 @@ import type { ConnectorRegistry } from './registry/registry.ts';
 import { ConnectorRuntime } from './registry/runtime.ts';
 import { ConnectionsService } from './connections/connections.service.ts';
 import { RevisionEvents } from './records/revision-events.ts';
+import { SyncQueue } from './sync/queue.ts';
+import { SyncService } from './sync/sync.service.ts';
+import { SyncRunner } from './sync/sync-runner.ts';
+import { SyncWorker } from './sync/sync-worker.ts';
+import { createSyncMetrics } from './sync/sync.metrics.ts';
 
 export interface CoreDeps {
   config: AppConfig;
@@ -41,6 +46,9 @@ export interface Services {
   connections: ConnectionsService;
   /** new revisions of tenant data, announced after commit */
   revisions: RevisionEvents;
+  queue: SyncQueue;
+  sync: SyncService;
+  syncWorker: SyncWorker;
 }
 
 export function createServices(deps: CoreDeps): Services {
@@ -60,5 +68,17 @@ export function createServices(deps: CoreDeps): Services {
       await deps.cache.ping();
       return { kind: deps.cache.kind };
     } });
-  return { audit, secrets, apiKeys, tenants, health, metrics: createMetrics(), logger, registry: deps.registry, runtime, connections, revisions: new RevisionEvents() };
+  const metrics = createMetrics();
+  const revisions = new RevisionEvents();
+  const queue = new SyncQueue(deps.db.knex, { pollingIntervalSeconds: deps.config.sync.pollSeconds, expireInSeconds: deps.config.sync.jobExpireSeconds }, (err) => logger.error({ err }, 'job queue error'));
+  const sync = new SyncService(deps.db, connections, audit, queue, deps.config.sync);
+  const runner = new SyncRunner(deps.db, connections, runtime, revisions, {
+    batchSize: deps.config.sync.batchSize,
+    leaseSeconds: deps.config.sync.leaseSeconds,
+    massDeleteThreshold: deps.config.sync.massDeleteThreshold,
+    heartbeatMs: Math.max(200, (deps.config.sync.leaseSeconds * 1000) / 3),
+  }, logger.child({ component: 'sync' }));
+  const syncWorker = new SyncWorker(deps.db, queue, runner, sync, deps.config.sync, createSyncMetrics(metrics.registry, deps.db), logger.child({ component: 'sync-worker' }));
+  health.add({ name: 'queue', critical: false, run: async () => ({ waiting: await queue.waiting() }) });
+  return { audit, secrets, apiKeys, tenants, health, metrics, logger, registry: deps.registry, runtime, connections, revisions, queue, sync, syncWorker };
 }

@@ -54,8 +54,14 @@ async function main(): Promise<void> {
     process.stdout.write(`\n  Platform admin API key (shown once, store it now):\n\n    ${boot.key}\n\n`);
   }
 
+  await services.queue.start();
+  if (config.role !== 'api') await services.syncWorker.start();
+  log.info({ role: config.role }, config.role === 'api' ? 'sync worker not started (PIP_ROLE=api)' : 'sync worker started');
+
   const app = await buildApp({ config, db, cache, keyring, registry, services, isReady: () => ready });
   app.addHook('onClose', async () => {
+    await services.syncWorker.stop();
+    await services.queue.stop();
     await cache.close();
     await db.close();
   });

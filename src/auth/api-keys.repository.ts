@@ -13,7 +13,11 @@ export interface ApiKeyRow {
   expires_at: Date | null;
   last_used_at: Date | null;
   revoked_at: Date | null;
+  /** list() only: created_at with PostgreSQL's microseconds, for cursors (a JS Date keeps milliseconds) */
+  cursor_at?: string;
 }
+
+const CREATED_AT_EXACT = `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 export const apiKeysRepository = {
   async insert(db: Executor, row: Omit<ApiKeyRow, 'created_at' | 'last_used_at' | 'revoked_at'>): Promise<ApiKeyRow> {
@@ -26,8 +30,8 @@ export const apiKeysRepository = {
   async find(db: Executor, id: string): Promise<ApiKeyRow | undefined> {
     return db('api_keys').where({ id }).first();
   },
-  async list(db: Executor, opts: { tenantId: string | null; afterCreated?: { at: Date; id: string }; limit: number; includeRevoked: boolean }): Promise<ApiKeyRow[]> {
-    const q = db<ApiKeyRow>('api_keys').orderBy([{ column: 'created_at', order: 'asc' }, { column: 'id', order: 'asc' }]).limit(opts.limit);
+  async list(db: Executor, opts: { tenantId: string | null; afterCreated?: { at: string; id: string }; limit: number; includeRevoked: boolean }): Promise<ApiKeyRow[]> {
+    const q = db<ApiKeyRow>('api_keys').select('*', db.raw(`${CREATED_AT_EXACT} as cursor_at`)).orderBy([{ column: 'created_at', order: 'asc' }, { column: 'id', order: 'asc' }]).limit(opts.limit);
     if (opts.tenantId === null) q.whereNull('tenant_id');
     else q.where('tenant_id', opts.tenantId);
     if (!opts.includeRevoked) q.whereNull('revoked_at');

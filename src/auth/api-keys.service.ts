@@ -37,6 +37,8 @@ export const toApiKeyView = (r: ApiKeyRow): ApiKeyView => ({
 });
 
 const TOUCH_INTERVAL_MS = 60_000;
+const CURSOR_AT_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class ApiKeysService {
   private readonly touched = new Map<string, number>();
@@ -100,13 +102,15 @@ export class ApiKeysService {
 
   async list(ctx: RequestContext, q: { platform?: boolean; limit?: number; cursor?: string; include_revoked?: boolean }) {
     const limit = q.limit ?? 50;
-    const after = decodeCursor<{ at: string; id: string }>(q.cursor, (v) => typeof v?.at === 'string' && typeof v?.id === 'string');
+    const after = decodeCursor<{ at: string; id: string }>(q.cursor, (v) => typeof v?.at === 'string' && CURSOR_AT_RE.test(v.at) && typeof v?.id === 'string' && UUID_RE.test(v.id));
     if (q.platform && !isPlatformAdmin(ctx.principal)) throw new PipError('PIP_FORBIDDEN', 403, 'only a platform admin can list platform keys');
-    const opts = { tenantId: q.platform ? null : ctx.tenantId, limit: limit + 1, includeRevoked: !!q.include_revoked, afterCreated: after ? { at: new Date(after.at), id: after.id } : undefined };
+    const opts = { tenantId: q.platform ? null : ctx.tenantId, limit: limit + 1, includeRevoked: !!q.include_revoked, afterCreated: after };
     const rows = q.platform
       ? await this.db.withSystem((trx) => apiKeysRepository.list(trx, opts))
       : await this.db.withTenant(ctx.tenantId, (trx) => apiKeysRepository.list(trx, opts));
-    return toPage(rows, limit, toApiKeyView, (r) => ({ at: new Date(r.created_at).toISOString(), id: r.id }));
+    // the cursor keeps created_at to the microsecond: rounded to milliseconds, the last row of a
+    // page would compare greater than itself and come back on the next page
+    return toPage(rows, limit, toApiKeyView, (r) => ({ at: r.cursor_at ?? new Date(r.created_at).toISOString(), id: r.id }));
   }
 
   async revoke(ctx: RequestContext, id: string): Promise<void> {

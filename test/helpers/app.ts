@@ -36,7 +36,7 @@ export function randomKeyring(versions = 1): string {
   return Array.from({ length: versions }, (_, i) => `${i + 1}:${crypto.randomBytes(32).toString('base64')}`).join(',');
 }
 
-export async function startTestApp(backend: Backend, env: Record<string, string> = {}, opts: { registry?: ConnectorRegistry } = {}): Promise<TestApp> {
+export async function startTestApp(backend: Backend, env: Record<string, string> = {}, opts: { registry?: ConnectorRegistry; worker?: boolean } = {}): Promise<TestApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pip-test-'));
   const temp = backend === 'postgres' ? await createTempPgDatabase() : undefined;
   const adminKey = `pip_${crypto.randomBytes(6).toString('hex')}_${crypto.randomBytes(24).toString('base64url')}`;
@@ -46,6 +46,10 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
     PIP_ENCRYPTION_KEYS: randomKeyring(),
     LOG_LEVEL: 'silent',
     PIP_RATE_LIMIT_PER_MINUTE: '0',
+    PIP_SYNC_POLL_SECONDS: '0.5',
+    PIP_SCHEDULER_TICK_SECONDS: '0.5',
+    PIP_SYNC_RETRY_BASE_SECONDS: '0.2',
+    PIP_SYNC_LEASE_SECONDS: '3',
     ...(temp ? { DATABASE_URL: temp.url, REDIS_URL: TEST_REDIS_URL } : {}),
     ...env,
   });
@@ -56,6 +60,8 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
   const registry = opts.registry ?? (await loadConnectorRegistry());
   const services = createServices({ config, db, cache, keyring, registry, logger: pino({ level: 'silent' }) });
   await services.apiKeys.bootstrap(adminKey);
+  await services.queue.start();
+  if (opts.worker) await services.syncWorker.start();
   const app = await buildApp({ config, db, cache, keyring, registry, services, logger: false });
   await app.ready();
   return {
@@ -69,6 +75,8 @@ export async function startTestApp(backend: Backend, env: Record<string, string>
     adminKey,
     auth: (key = adminKey) => ({ authorization: `Bearer ${key}` }),
     async close() {
+      await services.syncWorker.stop();
+      await services.queue.stop();
       await app.close();
       await cache.close();
       await db.close();
