@@ -27,6 +27,14 @@ async function main(): Promise<void> {
   }
   const log = pino(loggerOptions(config.logLevel));
   let ready = false;
+  // a signal before the server listens (migrations, first PGlite open) stops cleanly too
+  let stopEarly: (() => Promise<void>) | undefined;
+  const early = (signal: string) => {
+    log.info({ signal }, 'stopping during start-up');
+    void (stopEarly?.() ?? Promise.resolve()).finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', early);
+  process.once('SIGINT', early);
 
   let keyring;
   try {
@@ -41,6 +49,7 @@ async function main(): Promise<void> {
 
   log.info({ database: config.databaseUrl ? 'postgresql' : 'embedded', dataDir: config.databaseUrl ? undefined : config.dataDir }, 'opening database');
   const db = await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, appRole: config.dbAppRole });
+  stopEarly = () => db.close();
   const applied = await runMigrations(db.knex, config.dbAppRole);
   if (applied.length) log.info({ applied }, 'migrations applied');
   const cache = createCache(config.redisUrl);
@@ -87,6 +96,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
+  process.off('SIGTERM', early);
+  process.off('SIGINT', early);
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }

@@ -1,4 +1,5 @@
 import type { Executor } from '../db/database.ts';
+import { exactTimestampSql } from '../http/pagination.ts';
 import type { Role } from './roles.ts';
 
 export interface ApiKeyRow {
@@ -17,7 +18,6 @@ export interface ApiKeyRow {
   cursor_at?: string;
 }
 
-const CREATED_AT_EXACT = `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 export const apiKeysRepository = {
   async insert(db: Executor, row: Omit<ApiKeyRow, 'created_at' | 'last_used_at' | 'revoked_at'>): Promise<ApiKeyRow> {
@@ -31,7 +31,7 @@ export const apiKeysRepository = {
     return db('api_keys').where({ id }).first();
   },
   async list(db: Executor, opts: { tenantId: string | null; afterCreated?: { at: string; id: string }; limit: number; includeRevoked: boolean }): Promise<ApiKeyRow[]> {
-    const q = db<ApiKeyRow>('api_keys').select('*', db.raw(`${CREATED_AT_EXACT} as cursor_at`)).orderBy([{ column: 'created_at', order: 'asc' }, { column: 'id', order: 'asc' }]).limit(opts.limit);
+    const q = db<ApiKeyRow>('api_keys').select('*', db.raw(`${exactTimestampSql('created_at')} as cursor_at`)).orderBy([{ column: 'created_at', order: 'asc' }, { column: 'id', order: 'asc' }]).limit(opts.limit);
     if (opts.tenantId === null) q.whereNull('tenant_id');
     else q.where('tenant_id', opts.tenantId);
     if (!opts.includeRevoked) q.whereNull('revoked_at');

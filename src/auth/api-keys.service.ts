@@ -3,7 +3,7 @@ import type { Database } from '../db/database.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { PLATFORM_CHAIN } from '../audit/audit.service.ts';
 import { PipError } from '../errors.ts';
-import { decodeCursor, toPage } from '../http/pagination.ts';
+import { decodeTimeCursor, timeCursorOf, toPage } from '../http/pagination.ts';
 import { generateApiKey, hashApiKey, hashesEqual, parseApiKey, prefixForForeignKey } from './api-key-format.ts';
 import { apiKeysRepository, type ApiKeyRow } from './api-keys.repository.ts';
 import { actorOf, isPlatformAdmin, type Principal, type RequestContext } from './principal.ts';
@@ -37,8 +37,6 @@ export const toApiKeyView = (r: ApiKeyRow): ApiKeyView => ({
 });
 
 const TOUCH_INTERVAL_MS = 60_000;
-const CURSOR_AT_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class ApiKeysService {
   private readonly touched = new Map<string, number>();
@@ -102,7 +100,7 @@ export class ApiKeysService {
 
   async list(ctx: RequestContext, q: { platform?: boolean; limit?: number; cursor?: string; include_revoked?: boolean }) {
     const limit = q.limit ?? 50;
-    const after = decodeCursor<{ at: string; id: string }>(q.cursor, (v) => typeof v?.at === 'string' && CURSOR_AT_RE.test(v.at) && typeof v?.id === 'string' && UUID_RE.test(v.id));
+    const after = decodeTimeCursor(q.cursor);
     if (q.platform && !isPlatformAdmin(ctx.principal)) throw new PipError('PIP_FORBIDDEN', 403, 'only a platform admin can list platform keys');
     const opts = { tenantId: q.platform ? null : ctx.tenantId, limit: limit + 1, includeRevoked: !!q.include_revoked, afterCreated: after };
     const rows = q.platform
@@ -110,7 +108,7 @@ export class ApiKeysService {
       : await this.db.withTenant(ctx.tenantId, (trx) => apiKeysRepository.list(trx, opts));
     // the cursor keeps created_at to the microsecond: rounded to milliseconds, the last row of a
     // page would compare greater than itself and come back on the next page
-    return toPage(rows, limit, toApiKeyView, (r) => ({ at: r.cursor_at ?? new Date(r.created_at).toISOString(), id: r.id }));
+    return toPage(rows, limit, toApiKeyView, timeCursorOf);
   }
 
   async revoke(ctx: RequestContext, id: string): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Executor } from '../db/database.ts';
+import { exactTimestampSql, type TimeCursor } from '../http/pagination.ts';
 import type { Catalog } from '../../connectors/sdk/types.ts';
 import type { StreamMapping } from './mapping.ts';
 import type { CatalogDiff } from './catalog-diff.ts';
@@ -19,6 +20,7 @@ export interface ConnectionRow {
   streams: StreamMapping[];
   settings: ConnectionSettings;
   last_test: Record<string, unknown> | null;
+  cursor_at?: string;
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
@@ -47,8 +49,8 @@ export const connectionsRepository = {
   async findByName(db: Executor, tenantId: string, name: string): Promise<ConnectionRow | undefined> {
     return db('connections').where({ tenant_id: tenantId, name }).first();
   },
-  async list(db: Executor, opts: { tenantId: string; type?: string; types?: string[]; status?: string; after?: { at: Date; id: string }; limit: number }): Promise<ConnectionRow[]> {
-    const q = db<ConnectionRow>('connections').where('tenant_id', opts.tenantId).orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(opts.limit);
+  async list(db: Executor, opts: { tenantId: string; type?: string; types?: string[]; status?: string; after?: TimeCursor; limit: number }): Promise<Array<ConnectionRow & { cursor_at: string }>> {
+    const q = db('connections').select('*', db.raw(`${exactTimestampSql('created_at')} as cursor_at`)).where('tenant_id', opts.tenantId).orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(opts.limit);
     if (opts.type) q.where('type', opts.type);
     if (opts.types) q.whereIn('type', opts.types);
     if (opts.status) q.where('status', opts.status);

@@ -10,7 +10,7 @@ import type { AuditService } from '../audit/audit.service.ts';
 import type { SecretsService } from '../secrets/secrets.service.ts';
 import type { RequestContext } from '../auth/principal.ts';
 import { PipError, validationError } from '../errors.ts';
-import { decodeCursor, toPage } from '../http/pagination.ts';
+import { decodeTimeCursor, timeCursorOf, toPage } from '../http/pagination.ts';
 import { deletePath, getPath, SECRET_MASK, setPath } from '../registry/config-schema.ts';
 import type { ConnectorRegistry, RegisteredConnector } from '../registry/registry.ts';
 import type { CheckOutcome, ConnectorRuntime } from '../registry/runtime.ts';
@@ -130,13 +130,13 @@ export class ConnectionsService {
 
   async list(ctx: RequestContext, q: { limit?: number; cursor?: string; type?: string; category?: string; status?: string }) {
     const limit = q.limit ?? 50;
-    const after = decodeCursor<{ at: string; id: string }>(q.cursor, (v) => typeof v?.at === 'string' && typeof v?.id === 'string');
+    const after = decodeTimeCursor(q.cursor);
     const types = q.category ? this.registry.list().filter((c) => c.definition.category === q.category).map((c) => c.definition.type) : undefined;
     return this.db.withTenant(ctx.tenantId, async (trx) => {
-      const rows = await connectionsRepository.list(trx, { tenantId: ctx.tenantId, type: q.type, types, status: q.status, after: after ? { at: new Date(after.at), id: after.id } : undefined, limit: limit + 1 });
+      const rows = await connectionsRepository.list(trx, { tenantId: ctx.tenantId, type: q.type, types, status: q.status, after, limit: limit + 1 });
       const views: ConnectionView[] = [];
       for (const r of rows.slice(0, limit)) views.push(this.view(r, this.registry.get(r.type) ? await this.secretNames(trx, ctx.tenantId, r.id, this.connector(r.type)) : []));
-      const page = toPage(rows, limit, (r) => r.id, (r) => ({ at: new Date(r.created_at).toISOString(), id: r.id }));
+      const page = toPage(rows, limit, (r) => r.id, timeCursorOf);
       return { items: views, next_cursor: page.next_cursor };
     });
   }

@@ -29,3 +29,20 @@ export function toPage<R, O>(rows: R[], limit: number, view: (r: R) => O, cursor
   const page = more ? rows.slice(0, limit) : rows;
   return { items: page.map(view), next_cursor: more ? encodeCursor(cursorOf(page[page.length - 1]!)) : null };
 }
+
+/**
+ * Cursors on (created_at, id): created_at travels with microsecond precision (PostgreSQL's own),
+ * since a value rounded to milliseconds would put the last row of a page on the next page too.
+ */
+export const exactTimestampSql = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+export interface TimeCursor {
+  at: string;
+  id: string;
+}
+const CURSOR_AT_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function decodeTimeCursor(cursor: string | undefined): TimeCursor | undefined {
+  return decodeCursor<TimeCursor>(cursor, (v) => typeof v?.at === 'string' && CURSOR_AT_RE.test(v.at) && typeof v?.id === 'string' && UUID_RE.test(v.id));
+}
+/** the cursor of a row selected with `exactTimestampSql('created_at') as cursor_at` */
+export const timeCursorOf = (r: { cursor_at?: string; created_at: Date; id: string }): TimeCursor => ({ at: r.cursor_at ?? new Date(r.created_at).toISOString(), id: r.id });

@@ -23,7 +23,7 @@ export const secretsRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretsService;
       summary: 'Re-encrypt every stored secret under the newest key (platform admin), online',
       description: 'With PIP_ENCRYPTION_KEYS, add a new highest version to the variable, restart, then call this. With the key file (embedded default), pass generate_key: true to add a new key version first.',
       body: Type.Object({ generate_key: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ key_version: Type.Integer(), resealed: Type.Integer(), remaining_by_version: Counts }), ...errorResponses },
+      response: { 200: Type.Object({ key_version: Type.Integer(), resealed: Type.Integer(), failed: Type.Array(Type.Object({ id: Type.String(), key_version: Type.Integer(), reason: Type.String() }), { description: 'rows that could not be opened and were left as they are' }), remaining_by_version: Counts }), ...errorResponses },
     },
     preHandler: app.requirePlatformAdmin,
   }, async (req) => {
@@ -34,7 +34,7 @@ export const secretsRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretsService;
       if ((err as Error).message === 'KEYS_FROM_ENV') throw new PipError('PIP_BAD_REQUEST', 400, 'keys come from PIP_ENCRYPTION_KEYS: add a new version there and restart instead of generate_key');
       throw err;
     }
-    await audit.recordAlone({ tenantId: PLATFORM_CHAIN, actor: req.ctx.actor, action: 'secrets.rotate', outcome: 'success', requestId: req.id, details: { key_version: result.key_version, resealed: result.resealed } });
+    await audit.recordAlone({ tenantId: PLATFORM_CHAIN, actor: req.ctx.actor, action: 'secrets.rotate', outcome: 'success', requestId: req.id, details: { key_version: result.key_version, resealed: result.resealed, failed: result.failed.map((f) => f.id) } });
     return result;
   });
 };

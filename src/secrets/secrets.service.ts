@@ -22,6 +22,8 @@ export interface RevealContext {
 export interface RotationResult {
   key_version: number;
   resealed: number;
+  /** rows that could not be opened (tampered, or sealed under a key version no longer loaded) */
+  failed: Array<{ id: string; key_version: number; reason: string }>;
   remaining_by_version: Record<string, number>;
 }
 
@@ -87,6 +89,7 @@ export class SecretsService {
     }
     const target = this.keyring.currentVersion;
     let resealed = 0;
+    const failed: RotationResult['failed'] = [];
     let afterId: string | null = null;
     for (;;) {
       const batch = await this.db.withSystem((trx) => secretsRepository.staleBatch(trx, target, afterId, opts.batchSize ?? 200));
@@ -94,13 +97,20 @@ export class SecretsService {
       await this.db.withSystem(async (trx) => {
         for (const row of batch) {
           const aad = aadOf(row);
-          const plaintext = open(this.keyring, row, aad);
+          let plaintext: string;
+          try {
+            plaintext = open(this.keyring, row, aad);
+          } catch (err) {
+            // one unreadable row must not stop the others from moving to the new key
+            failed.push({ id: row.id, key_version: row.keyVersion, reason: (err as Error).message });
+            continue;
+          }
           if (await secretsRepository.reseal(trx, row.id, row.keyVersion, seal(this.keyring, plaintext, aad))) resealed++;
         }
       });
       afterId = batch[batch.length - 1]!.id;
     }
     const remaining = await this.db.withSystem((trx) => secretsRepository.countByVersion(trx));
-    return { key_version: target, resealed, remaining_by_version: remaining };
+    return { key_version: target, resealed, failed, remaining_by_version: remaining };
   }
 }

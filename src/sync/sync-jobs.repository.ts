@@ -1,4 +1,5 @@
 import type { Executor } from '../db/database.ts';
+import { exactTimestampSql, type TimeCursor } from '../http/pagination.ts';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type JobTrigger = 'manual' | 'schedule' | 'webhook';
@@ -58,7 +59,7 @@ export interface JobFilter {
   connectionId?: string;
   status?: JobStatus;
   trigger?: JobTrigger;
-  beforeCreated?: { at: Date; id: string };
+  beforeCreated?: TimeCursor;
   limit: number;
 }
 
@@ -73,8 +74,8 @@ export const syncJobsRepository = {
   async findQueued(db: Executor, connectionId: string, mode: JobMode): Promise<SyncJobRow | undefined> {
     return db('sync_jobs').where({ connection_id: connectionId, mode, status: 'queued', cancel_requested: false }).orderBy('created_at').first();
   },
-  async list(db: Executor, f: JobFilter): Promise<SyncJobRow[]> {
-    const q = db<SyncJobRow>('sync_jobs').where('tenant_id', f.tenantId).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(f.limit);
+  async list(db: Executor, f: JobFilter): Promise<Array<SyncJobRow & { cursor_at: string }>> {
+    const q = db('sync_jobs').select('*', db.raw(`${exactTimestampSql('created_at')} as cursor_at`)).where('tenant_id', f.tenantId).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(f.limit);
     if (f.connectionId) q.where('connection_id', f.connectionId);
     if (f.status) q.where('status', f.status);
     if (f.trigger) q.where('trigger', f.trigger);

@@ -9,7 +9,7 @@ import type { RequestContext } from '../auth/principal.ts';
 import type { ConnectionsService } from '../connections/connections.service.ts';
 import type { AppConfig } from '../config.ts';
 import { PipError } from '../errors.ts';
-import { decodeCursor, toPage } from '../http/pagination.ts';
+import { decodeTimeCursor, timeCursorOf, toPage } from '../http/pagination.ts';
 import { syncJobsRepository, type JobMode, type JobOptions, type JobStatus, type JobTrigger, type SyncJobRow } from './sync-jobs.repository.ts';
 import { syncStateRepository } from './sync-state.repository.ts';
 import { schedulesRepository, type ScheduleRow } from './schedules.repository.ts';
@@ -108,11 +108,11 @@ export class SyncService {
 
   async listJobs(ctx: RequestContext, q: { connection_id?: string; status?: JobStatus; trigger?: JobTrigger; limit?: number; cursor?: string }) {
     const limit = q.limit ?? 50;
-    const before = decodeCursor<{ at: string; id: string }>(q.cursor, (v) => typeof v?.at === 'string' && typeof v?.id === 'string');
+    const before = decodeTimeCursor(q.cursor);
     const rows = await this.db.withTenant(ctx.tenantId, (trx) =>
-      syncJobsRepository.list(trx, { tenantId: ctx.tenantId, connectionId: q.connection_id, status: q.status, trigger: q.trigger, beforeCreated: before ? { at: new Date(before.at), id: before.id } : undefined, limit: limit + 1 }),
+      syncJobsRepository.list(trx, { tenantId: ctx.tenantId, connectionId: q.connection_id, status: q.status, trigger: q.trigger, beforeCreated: before, limit: limit + 1 }),
     );
-    return toPage(rows, limit, jobView, (r) => ({ at: new Date(r.created_at).toISOString(), id: r.id }));
+    return toPage(rows, limit, jobView, timeCursorOf);
   }
 
   async history(ctx: RequestContext, connectionId: string, q: { limit?: number; cursor?: string; status?: JobStatus }) {
