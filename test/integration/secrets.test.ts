@@ -146,7 +146,7 @@ describe.each(BACKENDS)('secret vault on %s', (backend) => {
 
     const plain = await t.app.inject({ method: 'POST', url: '/pip/admin/encryption/rotate', headers: t.auth(), payload: {} });
     expect(plain.statusCode).toBe(200);
-    expect(plain.json()).toEqual({ key_version: 1, resealed: 0, remaining_by_version: { '1': 1 } });
+    expect(plain.json()).toEqual({ key_version: 1, resealed: 0, failed: [], remaining_by_version: { '1': 1 } });
     const logged = await t.app.inject({ method: 'GET', url: '/pip/audit/logs?platform=true&action=secrets.rotate', headers: t.auth() });
     expect(logged.json().items[0]).toMatchObject({ action: 'secrets.rotate', outcome: 'success', request_id: plain.headers['x-request-id'] });
   });
@@ -186,7 +186,7 @@ describe.each(BACKENDS)('key rotation on %s', (backend) => {
     const before = await t.db.knex('secrets').select('id', 'ciphertext').orderBy('id');
 
     const result = await both.rotate({ batchSize: 5 });
-    expect(result).toEqual({ key_version: 2, resealed: total, remaining_by_version: { '2': total } });
+    expect(result).toEqual({ key_version: 2, resealed: total, failed: [], remaining_by_version: { '2': total } });
     const rows = await t.db.knex('secrets').select('id', 'key_version', 'ciphertext').orderBy('id');
     expect(rows.every((r) => r.key_version === 2)).toBe(true);
     rows.forEach((r, i) => expect(Buffer.compare(r.ciphertext, before[i].ciphertext)).not.toBe(0));
@@ -199,7 +199,29 @@ describe.each(BACKENDS)('key rotation on %s', (backend) => {
       }
     }
     // a second run has nothing left to do
-    expect(await both.rotate()).toEqual({ key_version: 2, resealed: 0, remaining_by_version: { '2': total } });
+    expect(await both.rotate()).toEqual({ key_version: 2, resealed: 0, failed: [], remaining_by_version: { '2': total } });
+  });
+
+  it('skips and reports a row it cannot open, and still rotates the others', async () => {
+    const v3 = crypto.randomBytes(32).toString('base64');
+    const twoKeys = new SecretsService(t.db, keyringFromString(`${t.config.encryptionKeys},2:${v2}`), t.services.audit);
+    await t.db.withTenant('r1', async (trx) => {
+      await twoKeys.put(trx, { tenantId: 'r1', ownerType: 'connection', ownerId: 'tampered', name: 'password' }, 'will-be-broken');
+      await twoKeys.put(trx, { tenantId: 'r1', ownerType: 'connection', ownerId: 'fine', name: 'password' }, 'still-fine');
+    });
+    const broken = await t.db.knex('secrets').where({ owner_id: 'tampered' }).first();
+    const flipped = Buffer.from(broken.ciphertext);
+    flipped[0] = flipped[0]! ^ 0xff;
+    await t.db.knex('secrets').where({ id: broken.id }).update({ ciphertext: flipped });
+
+    const three = new SecretsService(t.db, keyringFromString(`${t.config.encryptionKeys},2:${v2},3:${v3}`), t.services.audit);
+    const result = await three.rotate();
+    expect(result.failed).toEqual([{ id: broken.id, key_version: 2, reason: expect.stringContaining('failed authentication') }]);
+    expect(result.resealed).toBeGreaterThan(0);
+    expect(result.remaining_by_version).toMatchObject({ '2': 1 });
+    const fine = await t.db.withTenant('r1', (trx) => three.revealAll(trx, 'r1', 'connection', 'fine', reader));
+    expect(fine).toEqual({ password: 'still-fine' });
+    expect((await t.db.knex('secrets').where({ owner_id: 'fine' }).first()).key_version).toBe(3);
   });
 
   it('adds a key version to the key file (embedded default) and rotates onto it', async () => {
@@ -214,7 +236,7 @@ describe.each(BACKENDS)('key rotation on %s', (backend) => {
       await t.db.withTenant('r1', (trx) => fileVault.put(trx, { tenantId: 'r1', ownerType: 'connection', ownerId: 'file', name: 'pw' }, 'file-value'));
       expect(ring.versions()).toEqual([1]);
       const result = await fileVault.rotate({ newKey: true });
-      expect(result).toEqual({ key_version: 2, resealed: 1, remaining_by_version: { '2': 1 } });
+      expect(result).toEqual({ key_version: 2, resealed: 1, failed: [], remaining_by_version: { '2': 1 } });
       expect(fs.statSync(file).mode & 0o777).toBe(0o600);
       expect(fs.readFileSync(file, 'utf8')).toMatch(/^1:[A-Za-z0-9+/=]{44},2:[A-Za-z0-9+/=]{44}\n$/);
       // the new version is persisted: a fresh load of the file opens the row
