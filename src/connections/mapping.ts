@@ -71,7 +71,9 @@ export function resolveMapping(catalog: Catalog, input: StreamMappingInput[]): S
     const syncMode = si.sync_mode ?? 'full';
     if (!stream.supportedSyncModes.includes(syncMode)) problems.push({ path: `${at}.sync_mode`, message: `stream ${stream.name} supports ${stream.supportedSyncModes.join(', ')}` });
     const cursor = si.cursor_field ?? (syncMode === 'incremental' ? stream.cursorCandidates[0] : undefined);
-    if (syncMode === 'incremental') {
+    // a stream that is incremental without cursor candidates keeps a provider delta token instead
+    const deltaStream = stream.supportedSyncModes.includes('incremental') && stream.cursorCandidates.length === 0;
+    if (syncMode === 'incremental' && !deltaStream) {
       if (!cursor) problems.push({ path: `${at}.cursor_field`, message: 'incremental sync needs a cursor field' });
       else if (!fieldsByName.has(cursor)) problems.push({ path: `${at}.cursor_field`, message: `field ${cursor} is not in stream ${stream.name}` });
     }
