@@ -122,7 +122,7 @@ export function exactDecimal(text: string): number | string {
   const canonical = (s: string): string => {
     let [int = '', frac = ''] = s.replace(/^\+/, '').split('.');
     const neg = int.startsWith('-');
-    int = int.replace(/^-/, '').replace(/^0+(?=\d)/, '');
+    int = int.replace(/^-/, '').replace(/^0+(?=\d)/, '') || '0';
     frac = frac.replace(/0+$/, '');
     const body = frac ? `${int}.${frac}` : int;
     return neg && body !== '0' ? `-${body}` : body;

@@ -86,6 +86,10 @@ describe('exactDecimal', () => {
     expect(exactDecimal('0.1000000000000000055511')).toBe('0.1000000000000000055511');
     expect(exactDecimal('NaN')).toBe('NaN');
   });
+  it('reads decimals printed without a leading zero (Oracle thin mode prints .5)', () => {
+    expect(exactDecimal('.5')).toBe(0.5);
+    expect(exactDecimal('-.25')).toBe(-0.25);
+  });
 });
 
 describe('buildCatalog', () => {
