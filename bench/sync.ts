@@ -59,6 +59,8 @@ async function benchSize(rows: number) {
   try {
     await src.query(`create table wide (id bigint primary key, email text, name text, dept text, title text, salary numeric(10,2), active boolean, score double precision, created_at timestamptz, updated_at timestamptz)`);
     await src.query(`insert into wide select g, 'u' || g || '@example.com', 'User ' || g, 'dept ' || (g % 50), 'title ' || (g % 17), (g % 1000) * 10.5, g % 3 = 0, g * 0.37, now() - (g || ' seconds')::interval, timestamp '2026-01-01' + (g || ' milliseconds')::interval from generate_series(1, ${rows}) g`);
+    // incremental sync pages by (updated_at, id): like any keyset reader it needs that index
+    await src.query('create index on wide (updated_at, id)');
     await src.query('analyze wide');
 
     const config = loadConfig({ DATABASE_URL: urlOf(svcDb), PIP_ENCRYPTION_KEYS: `1:${crypto.randomBytes(32).toString('base64')}`, LOG_LEVEL: 'warn', PIP_SYNC_POLL_SECONDS: '0.5', PIP_SCHEDULER_TICK_SECONDS: '1', DATA_DIR: '/tmp/pip-bench' });
