@@ -20,6 +20,7 @@ import type { CatalogStream } from '../sdk/types.ts';
 import type { OracleClient } from './client.ts';
 import { SOURCE, oracleDialect, oracleTypeName } from './dialect.ts';
 import type { OracleConfig } from './spec.ts';
+import { catalogNumber, catalogOptionalText, catalogText } from '../sdk/sql-catalog.ts';
 
 type Row = Record<string, unknown>;
 
@@ -79,9 +80,9 @@ export function foreignKeysQuery(owners: string[]): SqlQuery {
   return { text, values: params.values };
 }
 
-const str = (v: unknown): string => String(v ?? '');
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-const optionalText = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
+const str = catalogText;
+const num = catalogNumber;
+const optionalText = catalogOptionalText;
 
 export function toTableRow(row: Row): TableRow {
   const estimate = num(row.NUM_ROWS);

@@ -195,3 +195,8 @@ export function buildFilteredCatalog(
     defaultNamespace: opts.defaultNamespace,
   });
 }
+
+/** Coercions for catalog query rows, whose drivers return loosely typed values. */
+export const catalogText = (v: unknown): string => String(v ?? '');
+export const catalogNumber = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+export const catalogOptionalText = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);

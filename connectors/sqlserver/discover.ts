@@ -19,6 +19,7 @@ import {
 import type { CatalogStream } from '../sdk/types.ts';
 import { SOURCE, sqlServerDialect, sqlServerTypeName } from './dialect.ts';
 import type { SqlServerConfig } from './spec.ts';
+import { catalogNumber, catalogOptionalText, catalogText } from '../sdk/sql-catalog.ts';
 
 export const DEFAULT_SCHEMA = 'dbo';
 
@@ -97,9 +98,9 @@ export function foreignKeysQuery(schemas: string[]): SqlQuery {
   return { text, values: params.values };
 }
 
-const str = (v: unknown): string => String(v ?? '');
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-const optionalText = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
+const str = catalogText;
+const num = catalogNumber;
+const optionalText = catalogOptionalText;
 
 export function toTableRow(row: Row): TableRow {
   const estimate = num(row.row_estimate);
