@@ -30,3 +30,12 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 fi
 wait_for Redis "redis-cli -h 127.0.0.1 -p 6379 ping"
+
+# OpenLDAP tools for the LDAP connector tests: they start their own slapd (test/helpers/slapd.ts)
+# on free loopback ports, so the system service must not keep running on port 389.
+if ! command -v slapd >/dev/null 2>&1 || ! command -v ldapsearch >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
+  echo "installing slapd, ldap-utils and openssl (log: /tmp/pip-apt.log)"
+  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y slapd ldap-utils openssl; } >/tmp/pip-apt.log 2>&1 || { tail -20 /tmp/pip-apt.log; exit 1; }
+  service slapd stop >/dev/null 2>&1 || true
+fi
+echo "slapd: $(command -v slapd)"
