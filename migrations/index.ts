@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import * as foundation from './20261122_0001_foundation.ts';
 import * as connections from './20261122_0002_connections.ts';
 import * as syncRecords from './20261122_0003_sync_records.ts';
+import * as opal from './20261122_0004_opal.ts';
 
 export interface Migration {
   name: string;
@@ -17,4 +18,5 @@ export const migrations: Migration[] = [
   { name: '20261122_0001_foundation', ...foundation },
   { name: '20261122_0002_connections', ...connections },
   { name: '20261122_0003_sync_records', ...syncRecords },
+  { name: '20261122_0004_opal', ...opal },
 ];

@@ -24,6 +24,7 @@ import { secretsRoutes } from './secrets/secrets.routes.ts';
 import { registryRoutes } from './registry/registry.routes.ts';
 import { connectionsRoutes } from './connections/connections.routes.ts';
 import { syncRoutes } from './sync/sync.routes.ts';
+import { opalRoutes } from './opal/opal.plugin.ts';
 
 export interface AppDeps extends Omit<CoreDeps, 'logger'> {
   services: Services;
@@ -94,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(registryRoutes, { registry: services.registry });
   await app.register(connectionsRoutes, { connections: services.connections });
   await app.register(syncRoutes, { sync: services.sync });
+  await app.register(opalRoutes, { opal: services.opal });
 
   return app;
 }

@@ -44,7 +44,39 @@ export interface AppConfig {
     staleAfterSeconds: number;
     jobExpireSeconds: number;
   };
+  /** the OPAL/OPA data plane (src/opal) */
+  opal: OpalConfig;
   version: string;
+}
+
+export interface OpalConfig {
+  /** OPA data path prefix: tenant `acme` lands under data.<prefix>.acme */
+  dstPrefix: string;
+  /** OPAL client JWTs on /opal/data-sources: audience, issuer, claim that names the tenant */
+  authAudience: string;
+  authIssuer: string;
+  tenantClaim: string;
+  /** changes of one tenant within this window become one DataUpdate */
+  publishWindowMs: number;
+  publishMaxAttempts: number;
+  publishRetryBaseMs: number;
+  publishTimeoutMs: number;
+  /** how often meta (synced_at, status, stale) is checked for changes without a new revision; 0: never */
+  metaRefreshSeconds: number;
+  /** cache TTL of a built document by the most sensitive field it carries */
+  cacheTtlSeconds: Record<'public' | 'internal' | 'confidential' | 'restricted', number>;
+  /** how long a document version read from the store is trusted before it is read again (ms; 0: every request) */
+  versionCheckMs: number;
+  /** in-process copies of built documents (bytes, all tenants) */
+  hotCacheBytes: number;
+  /** a document larger than this is logged and counted */
+  documentWarnBytes: number;
+  /** a source larger than this is published as one entry per stream */
+  entrySplitBytes: number;
+  /** data token lifetime in seconds; 0: no expiry (revoke by bumping the tenant's token version) */
+  dataTokenTtlSeconds: number;
+  /** default identity merge key: email | username | id | attribute:<name> */
+  userKey: string;
 }
 
 function num(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -141,6 +173,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       staleAfterSeconds: int(env, 'PIP_SYNC_STALE_AFTER_SECONDS', 86_400, 60, 31_536_000),
       jobExpireSeconds: int(env, 'PIP_SYNC_JOB_EXPIRE_SECONDS', 6 * 3600, 60, 86_400),
     },
+    opal: loadOpalConfig(env),
     version: env.npm_package_version || '0.1.0',
+  };
+}
+
+const SENSITIVITY_TTL_DEFAULTS = { public: 3600, internal: 900, confidential: 300, restricted: 60 };
+
+function loadOpalConfig(env: NodeJS.ProcessEnv): OpalConfig {
+  const ttl = { ...SENSITIVITY_TTL_DEFAULTS };
+  for (const part of list(env, 'PIP_OPAL_CACHE_TTL_SECONDS')) {
+    const m = /^(public|internal|confidential|restricted):(\d+)$/.exec(part);
+    if (!m) throw new ConfigError('PIP_OPAL_CACHE_TTL_SECONDS', `expected level:seconds pairs such as "internal:900,restricted:60", got "${part}"`);
+    ttl[m[1] as keyof typeof ttl] = Math.max(1, Number(m[2]));
+  }
+  const dstPrefix = env.PIP_OPAL_DST_PREFIX ?? 'pip';
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}(\/[A-Za-z_][A-Za-z0-9_]{0,62})*$/.test(dstPrefix)) throw new ConfigError('PIP_OPAL_DST_PREFIX', 'must be one or more identifiers separated by /');
+  const userKey = env.PIP_OPAL_USER_KEY || 'email';
+  if (!/^(email|username|id|attribute:[A-Za-z0-9_.-]{1,128})$/.test(userKey)) throw new ConfigError('PIP_OPAL_USER_KEY', 'expected email, username, id or attribute:<name>');
+  return {
+    dstPrefix,
+    authAudience: env.OPAL_AUTH_AUDIENCE || 'https://api.opal.ac/v1/',
+    authIssuer: env.OPAL_AUTH_ISSUER || 'https://opal.ac/',
+    tenantClaim: env.OPAL_AUTH_TENANT_CLAIM || 'tenant',
+    publishWindowMs: int(env, 'PIP_OPAL_PUBLISH_WINDOW_MS', 250, 0, 60_000),
+    publishMaxAttempts: int(env, 'PIP_OPAL_PUBLISH_MAX_ATTEMPTS', 5, 1, 20),
+    publishRetryBaseMs: int(env, 'PIP_OPAL_PUBLISH_RETRY_BASE_MS', 500, 1, 600_000),
+    publishTimeoutMs: int(env, 'PIP_OPAL_PUBLISH_TIMEOUT_MS', 5_000, 100, 120_000),
+    metaRefreshSeconds: num(env, 'PIP_OPAL_META_REFRESH_SECONDS', 60, 0, 86_400),
+    cacheTtlSeconds: ttl,
+    versionCheckMs: int(env, 'PIP_OPAL_VERSION_CHECK_MS', 1000, 0, 60_000),
+    hotCacheBytes: int(env, 'PIP_OPAL_HOT_CACHE_BYTES', 512 * 1024 * 1024, 0),
+    documentWarnBytes: int(env, 'PIP_OPAL_DOCUMENT_WARN_BYTES', 32 * 1024 * 1024, 1024),
+    entrySplitBytes: int(env, 'PIP_OPAL_ENTRY_SPLIT_BYTES', 8 * 1024 * 1024, 1024),
+    dataTokenTtlSeconds: int(env, 'PIP_OPAL_DATA_TOKEN_TTL_SECONDS', 0, 0),
+    userKey,
   };
 }

@@ -23,6 +23,7 @@ import { SyncService } from './sync/sync.service.ts';
 import { SyncRunner } from './sync/sync-runner.ts';
 import { SyncWorker } from './sync/sync-worker.ts';
 import { createSyncMetrics } from './sync/sync.metrics.ts';
+import { createOpalServices, type OpalServices } from './opal/opal.container.ts';
 
 export interface CoreDeps {
   config: AppConfig;
@@ -49,6 +50,8 @@ export interface Services {
   queue: SyncQueue;
   sync: SyncService;
   syncWorker: SyncWorker;
+  /** the OPAL/OPA data plane: documents, data tokens, publisher */
+  opal: OpalServices;
 }
 
 export function createServices(deps: CoreDeps): Services {
@@ -80,5 +83,6 @@ export function createServices(deps: CoreDeps): Services {
   }, logger.child({ component: 'sync' }));
   const syncWorker = new SyncWorker(deps.db, queue, runner, sync, deps.config.sync, createSyncMetrics(metrics.registry, deps.db), logger.child({ component: 'sync-worker' }));
   health.add({ name: 'queue', critical: false, run: async () => ({ waiting: await queue.waiting() }) });
-  return { audit, secrets, apiKeys, tenants, health, metrics, logger, registry: deps.registry, runtime, connections, revisions, queue, sync, syncWorker };
+  const opal = createOpalServices({ config: deps.config, db: deps.db, cache: deps.cache, keyring: deps.keyring, registry: deps.registry, metrics, apiKeys, tenants, audit, revisions, logger });
+  return { audit, secrets, apiKeys, tenants, health, metrics, logger, registry: deps.registry, runtime, connections, revisions, queue, sync, syncWorker, opal };
 }
