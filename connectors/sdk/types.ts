@@ -49,13 +49,50 @@ export interface ConnectorCapabilities {
   targetedRead: boolean;
 }
 
-export interface ConnectorSpec {
+/** How a client authenticates at an OAuth token endpoint (RFC 6749 §2.3.1, RFC 7523 §2.2). */
+export type OAuthClientAuth =
+  | { method: 'client_secret_basic' | 'client_secret_post'; clientSecret: string }
+  /** a signed client assertion; `privateKey` is PKCS#8 PEM or a private JWK as JSON */
+  | { method: 'private_key_jwt'; privateKey: string; keyId?: string; algorithm?: string }
+  | { method: 'none' };
+
+/**
+ * A connector whose provider is authorized by an admin in a browser (OAuth 2.0 authorization
+ * code, PKCE S256): the service runs the flow (`/pip/oauth/...`), keeps the tokens sealed and
+ * hands the connector an `oauthTokens` provider. Everything is a function of the config, whose
+ * secrets are revealed only where the client authentication needs them.
+ */
+export interface OAuthSpec<C = any> {
+  /** whether this config authorizes through the service's OAuth flow */
+  enabled(config: C): boolean;
+  authorizeUrl(config: C): string;
+  tokenUrl(config: C): string;
+  scopes(config: C): string[];
+  /** PKCE S256 (default true) */
+  pkce?(config: C): boolean;
+  clientId(config: C): string;
+  clientAuth(config: C): OAuthClientAuth;
+  /** extra query parameters of the authorize request (prompt, audience…) */
+  authorizeParams?(config: C): Record<string, string>;
+}
+
+/** Access tokens of an OAuth-authorized connection, kept fresh by the service. */
+export interface OAuthTokenProvider {
+  /** a valid access token (refreshed first when it expires soon) */
+  get(): Promise<string>;
+  /** a new access token, after the provider answered 401 to the current one */
+  refresh(): Promise<string>;
+}
+
+export interface ConnectorSpec<C = any> {
   /** JSON Schema (TypeBox) of the config. Secret properties carry `'x-secret': true`. */
   config: TObject;
   authKinds: AuthKind[];
   steps: WizardStep[];
   capabilities: ConnectorCapabilities;
   documentationUrl?: string;
+  /** present when the provider can be authorized with the service's OAuth flow */
+  oauth?: OAuthSpec<C>;
 }
 
 /** A pre-filled configuration for a common setup, shown by the wizard. */
@@ -87,6 +124,8 @@ export interface ConnectorContext {
   networkGuard: NetworkGuard;
   /** per-call timeout budget for check/discover in milliseconds */
   timeoutMs: number;
+  /** set when the connection is OAuth-authorized through the service (see OAuthSpec) */
+  oauthTokens?: OAuthTokenProvider;
 }
 
 export interface CheckDetails {
@@ -138,6 +177,12 @@ export interface CatalogStream {
   supportedSyncModes: SyncMode[];
   estimatedRows?: number;
   description?: string;
+  /**
+   * For a stream that describes a document rather than holding data (an OpenAPI document's
+   * endpoints): entry key → a fingerprint of what matters about it, so the next discovery's diff
+   * names the entries added, removed or changed (`DELETE /orders/{id}` needing another scope).
+   */
+  entries?: Record<string, string>;
 }
 
 export interface Catalog {
@@ -183,6 +228,12 @@ export type ReadMessage =
   /** everything emitted before this message for `stream` is covered by `state` */
   | { type: 'state'; stream: string; state: StreamState }
   | { type: 'stream_status'; stream: string; status: 'started' | 'complete' }
+  /**
+   * the records of `stream` whose fields equal `scope` (e.g. `{ group_id }`) emitted in this run
+   * are all there are: stored ones matching `scope` but not emitted are deleted at apply
+   * (an incremental re-read of one group's members, the memberships of a deleted user)
+   */
+  | { type: 'scope_complete'; stream: string; scope: Record<string, string | number | boolean> }
   | { type: 'rate_limited'; waitMs: number; reason: string }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
 
@@ -199,12 +250,44 @@ export interface WebhookRequest {
 export type WebhookOutcome =
   /** a handshake the provider expects an exact reply to (Okta challenge, Graph validationToken) */
   | { kind: 'handshake'; status: number; contentType: string; body: string }
-  /** a verified delivery: events with a provider id (for dedupe) and what to re-read */
-  | { kind: 'events'; events: Array<{ id: string; type: string; hints: ReadHint[]; deletes?: ReadHint[] }> }
+  /**
+   * a verified delivery: events with a provider id (for dedupe) and what to re-read. A hint with
+   * no keys asks for the stream's normal (incremental) read, e.g. after missed notifications;
+   * `renewSubscription` asks the subscriptions service to renew or recreate the connection's
+   * provider subscription now (Graph `reauthorizationRequired`, `subscriptionRemoved`).
+   */
+  | { kind: 'events'; events: Array<{ id: string; type: string; hints: ReadHint[]; deletes?: ReadHint[]; renewSubscription?: boolean }> }
   | { kind: 'rejected'; status: number; reason: string };
 
 export interface WebhookHandler<C> {
   handle(config: C, req: WebhookRequest): Promise<WebhookOutcome>;
+}
+
+/**
+ * What a connector created at the provider so that changes are pushed to the service (Graph
+ * change-notification subscriptions, Google watch channels). The service keeps it per connection
+ * and calls `ensure` again before `renewBefore`.
+ */
+export interface SubscriptionState {
+  /** when the provider stops delivering unless renewed (ISO 8601) */
+  expiresAt: string;
+  /** what the connector needs to renew or remove it (subscription ids, channel and resource ids) */
+  data: Record<string, unknown>;
+}
+
+export interface SubscriptionManager<C> {
+  /** whether this config asks for push notifications; reads only non-secret config fields */
+  enabled(config: C): boolean;
+  /**
+   * creates the provider-side subscriptions for `callbackUrl` (the connection's
+   * `/pip/webhooks/{type}/{connection_id}`), or renews — and repairs, when the provider lost
+   * them — those in `current`; returns the state to keep
+   */
+  ensure(config: C, ctx: ConnectorContext, opts: { callbackUrl: string; current?: SubscriptionState }): Promise<SubscriptionState>;
+  /** when `ensure` must run again to keep deliveries flowing */
+  renewBefore(state: SubscriptionState): Date;
+  /** removes what `ensure` created; one already gone at the provider is not an error */
+  remove(config: C, ctx: ConnectorContext, state: SubscriptionState): Promise<void>;
 }
 
 export interface ConnectorDefinition<C = Record<string, unknown>> {
@@ -212,7 +295,7 @@ export interface ConnectorDefinition<C = Record<string, unknown>> {
   displayName: string;
   category: ConnectorCategory;
   description: string;
-  spec: ConnectorSpec;
+  spec: ConnectorSpec<C>;
   templates?: ConnectorTemplate[];
   /** network targets a config points at (hosts), for the network guard */
   targets(config: C): string[];
@@ -220,6 +303,8 @@ export interface ConnectorDefinition<C = Record<string, unknown>> {
   discover(config: C, ctx: ConnectorContext): Promise<Catalog>;
   read(config: C, catalog: ConfiguredCatalog, ctx: ReadContext): AsyncIterable<ReadMessage>;
   webhooks?: WebhookHandler<C>;
+  /** provider-side push subscriptions with a lifecycle outside read() (create, renew, remove) */
+  subscriptions?: SubscriptionManager<C>;
 }
 
 /** Identity helper that keeps the config type attached to the definition. */

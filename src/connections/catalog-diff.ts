@@ -12,6 +12,10 @@ export interface StreamDiff {
   removed_fields: string[];
   changed_fields: FieldChange[];
   primary_key?: { from: string[]; to: string[] };
+  /** for streams with `entries` (document descriptions such as OpenAPI endpoints) */
+  added_entries?: string[];
+  removed_entries?: string[];
+  changed_entries?: string[];
 }
 
 export interface CatalogDiff {
@@ -25,6 +29,17 @@ export interface CatalogDiff {
 export const streamKey = (s: Pick<CatalogStream, 'name' | 'namespace'>) => (s.namespace ? `${s.namespace}.${s.name}` : s.name);
 
 const COMPARED: Array<keyof CatalogField> = ['type', 'sourceType', 'nullable'];
+
+/** entries added, removed, or whose fingerprint changed; true when there is any */
+function diffEntries(prev: Record<string, string> | undefined, next: Record<string, string> | undefined, d: StreamDiff): boolean {
+  if (!prev && !next) return false;
+  const before = prev ?? {};
+  const after = next ?? {};
+  d.added_entries = Object.keys(after).filter((k) => !(k in before));
+  d.removed_entries = Object.keys(before).filter((k) => !(k in after));
+  d.changed_entries = Object.keys(after).filter((k) => k in before && before[k] !== after[k]);
+  return d.added_entries.length + d.removed_entries.length + d.changed_entries.length > 0;
+}
 
 function diffStream(prev: CatalogStream, next: CatalogStream): StreamDiff | undefined {
   const before = new Map(prev.fields.map((f) => [f.name, f]));
@@ -43,7 +58,8 @@ function diffStream(prev: CatalogStream, next: CatalogStream): StreamDiff | unde
     if (Object.keys(changes).length) d.changed_fields.push({ name, changes });
   }
   if (prev.primaryKey.join(',') !== next.primaryKey.join(',')) d.primary_key = { from: prev.primaryKey, to: next.primaryKey };
-  const changed = d.added_fields.length || d.removed_fields.length || d.changed_fields.length || d.primary_key;
+  const entriesChanged = diffEntries(prev.entries, next.entries, d);
+  const changed = d.added_fields.length || d.removed_fields.length || d.changed_fields.length || d.primary_key || entriesChanged;
   return changed ? d : undefined;
 }
 

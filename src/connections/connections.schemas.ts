@@ -69,6 +69,7 @@ const CatalogStream = Type.Object({
   supportedSyncModes: Type.Array(SyncMode),
   estimatedRows: Type.Optional(Type.Number()),
   description: Type.Optional(Type.String()),
+  entries: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 const CatalogDiff = Type.Object({
   has_previous: Type.Boolean(),
@@ -80,6 +81,9 @@ const CatalogDiff = Type.Object({
     removed_fields: Type.Array(Type.String()),
     changed_fields: Type.Array(Type.Object({ name: Type.String(), changes: Type.Record(Type.String(), Type.Object({ from: Type.Unknown(), to: Type.Unknown() })) })),
     primary_key: Type.Optional(Type.Object({ from: Type.Array(Type.String()), to: Type.Array(Type.String()) })),
+    added_entries: Type.Optional(Type.Array(Type.String())),
+    removed_entries: Type.Optional(Type.Array(Type.String())),
+    changed_entries: Type.Optional(Type.Array(Type.String())),
   })),
 });
 export const CatalogView = Type.Object({

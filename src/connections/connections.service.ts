@@ -15,7 +15,7 @@ import { deletePath, getPath, SECRET_MASK, setPath } from '../registry/config-sc
 import type { ConnectorRegistry, RegisteredConnector } from '../registry/registry.ts';
 import type { CheckOutcome, ConnectorRuntime } from '../registry/runtime.ts';
 import { isSourceError } from '../../connectors/sdk/errors.ts';
-import type { Catalog } from '../../connectors/sdk/types.ts';
+import type { Catalog, OAuthTokenProvider } from '../../connectors/sdk/types.ts';
 import { connectionsRepository, type CatalogRow, type ConnectionRow, type ConnectionSettings } from './connections.repository.ts';
 import { diffCatalogs } from './catalog-diff.ts';
 import { resolveMapping, type StreamMapping, type StreamMappingInput } from './mapping.ts';
@@ -44,7 +44,12 @@ export interface LoadedConnection {
   connector: RegisteredConnector;
   config: Record<string, unknown>;
   secretValues: string[];
+  /** set when the connection is OAuth-authorized through the service (src/oauth) */
+  oauthTokens?: OAuthTokenProvider;
 }
+
+/** gives a loaded connection its OAuth token provider when it has an OAuth grant */
+export type OAuthTokenResolver = (p: { trx: Executor; tenantId: string; row: ConnectionRow; connector: RegisteredConnector; config: Record<string, unknown> }) => Promise<OAuthTokenProvider | undefined>;
 
 export class ConnectionsService {
   constructor(
@@ -54,6 +59,13 @@ export class ConnectionsService {
     private readonly secrets: SecretsService,
     private readonly audit: AuditService,
   ) {}
+
+  private oauthTokenResolver?: OAuthTokenResolver;
+
+  /** wired by the container: the OAuth service resolves token providers (it needs this service too) */
+  useOAuthTokens(resolver: OAuthTokenResolver): void {
+    this.oauthTokenResolver = resolver;
+  }
 
   connector(type: string): RegisteredConnector {
     const c = this.registry.get(type);
@@ -209,7 +221,9 @@ export class ConnectionsService {
       const row = await this.require(trx, tenantId, id);
       const connector = this.connector(row.type);
       const secrets = await this.secrets.revealAll(trx, tenantId, OWNER, id, { ...reveal, connectionId: id });
-      return { row, connector, config: connector.config.merge(row.config, secrets), secretValues: Object.values(secrets) };
+      const config = connector.config.merge(row.config, secrets);
+      const oauthTokens = await this.oauthTokenResolver?.({ trx, tenantId, row, connector, config });
+      return { row, connector, config, secretValues: Object.values(secrets), ...(oauthTokens ? { oauthTokens } : {}) };
     });
   }
 
@@ -225,7 +239,7 @@ export class ConnectionsService {
 
   async test(ctx: RequestContext, id: string): Promise<CheckOutcome> {
     const loaded = await this.load(ctx.tenantId, id, { actor: ctx.actor, requestId: ctx.requestId, purpose: 'connection.test' });
-    const outcome = await this.runtime.check(loaded.connector.definition, loaded.config, loaded.secretValues);
+    const outcome = await this.runtime.check(loaded.connector.definition, loaded.config, loaded.secretValues, { oauthTokens: loaded.oauthTokens });
     await this.db.withTenant(ctx.tenantId, async (trx) => {
       await connectionsRepository.update(trx, ctx.tenantId, id, { last_test: { ok: outcome.ok, at: new Date().toISOString(), latency_ms: outcome.latency_ms, error: outcome.error } });
       await this.audit.record(trx, { tenantId: ctx.tenantId, actor: ctx.actor, action: 'connection.test', targetType: 'connection', targetId: id, connectionId: id, outcome: outcome.ok ? 'success' : 'failure', requestId: ctx.requestId, details: { error_code: outcome.error?.code ?? null, latency_ms: outcome.latency_ms } });
@@ -237,7 +251,7 @@ export class ConnectionsService {
     const loaded = await this.load(ctx.tenantId, id, { actor: ctx.actor, requestId: ctx.requestId, purpose: 'connection.discover' });
     let catalog: Catalog;
     try {
-      catalog = await this.runtime.discover(loaded.connector.definition, loaded.config);
+      catalog = await this.runtime.discover(loaded.connector.definition, loaded.config, { oauthTokens: loaded.oauthTokens });
     } catch (err) {
       await this.audit.recordAlone({ tenantId: ctx.tenantId, actor: ctx.actor, action: 'connection.discover', targetType: 'connection', targetId: id, connectionId: id, outcome: 'failure', requestId: ctx.requestId, details: { error_code: isSourceError(err) ? err.code : 'PIP_INTERNAL' } });
       throw err;

@@ -62,7 +62,7 @@ export const recordsRepository = {
   },
 
   /** applies a staged run at `revision`; returns per-stream counts of what changed */
-  async apply(db: Executor, p: { tenantId: string; connectionId: string; runId: string; revision: number; fullStreams: string[] }): Promise<Record<string, StreamCounts>> {
+  async apply(db: Executor, p: { tenantId: string; connectionId: string; runId: string; revision: number; fullStreams: string[]; scopes?: Array<{ stream: string; match: Record<string, unknown> }> }): Promise<Record<string, StreamCounts>> {
     const upserted = await db.raw<{ rows: Array<{ stream: string; n: string }> }>(
       `with up as (
          insert into records (tenant_id, connection_id, stream, record_key, data, hash, revision, updated_at)
@@ -97,12 +97,28 @@ export const recordsRepository = {
         [p.tenantId, p.connectionId, p.fullStreams, p.runId],
       );
     }
+    // scopes the connector re-read completely: their stored records not in this run are gone
+    let outOfScope = { rows: [] as Array<{ stream: string; n: string }> };
+    if (p.scopes?.length) {
+      outOfScope = await db.raw(
+        `with del as (
+           delete from records r
+            using jsonb_array_elements(?::jsonb) sc
+            where r.tenant_id = ? and r.connection_id = ? and r.stream = sc->>'stream' and r.data @> (sc->'match')
+              and not exists (select 1 from sync_staging s
+                               where s.run_id = ? and s.stream = r.stream and s.record_key = r.record_key and s.op = 'u')
+           returning r.stream)
+         select stream, count(*) as n from del group by stream`,
+        [JSON.stringify(p.scopes), p.tenantId, p.connectionId, p.runId],
+      );
+    }
     await db('sync_staging').where({ run_id: p.runId }).delete();
     const up = byStream(upserted.rows);
     const del1 = byStream(explicitDeletes.rows);
     const del2 = byStream(missing.rows);
-    const streams = new Set([...Object.keys(up), ...Object.keys(del1), ...Object.keys(del2)]);
-    return Object.fromEntries([...streams].map((s) => [s, { upserted: up[s] ?? 0, deleted: (del1[s] ?? 0) + (del2[s] ?? 0) }]));
+    const del3 = byStream(outOfScope.rows);
+    const streams = new Set([...Object.keys(up), ...Object.keys(del1), ...Object.keys(del2), ...Object.keys(del3)]);
+    return Object.fromEntries([...streams].map((s) => [s, { upserted: up[s] ?? 0, deleted: (del1[s] ?? 0) + (del2[s] ?? 0) + (del3[s] ?? 0) }]));
   },
 
   /** records of a connection's stream, a page at a time in key order */

@@ -7,7 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { createNetworkGuard } from '../../connectors/sdk/network-guard.ts';
 import { isSourceError, SourceError } from '../../connectors/sdk/errors.ts';
-import type { Catalog, CheckDetails, ConnectorContext, ConnectorDefinition, ConnectorLogger, NetworkGuard } from '../../connectors/sdk/types.ts';
+import type { Catalog, CheckDetails, ConnectorContext, ConnectorDefinition, ConnectorLogger, NetworkGuard, OAuthTokenProvider } from '../../connectors/sdk/types.ts';
 import type { AppConfig } from '../config.ts';
 
 export interface CheckOutcome {
@@ -15,6 +15,11 @@ export interface CheckOutcome {
   latency_ms: number;
   details: CheckDetails;
   error: { code: string; message: string; hint: string; kind: string } | null;
+}
+
+/** what a call gets beyond the common context (an OAuth-authorized connection's tokens) */
+export interface CallExtras {
+  oauthTokens?: OAuthTokenProvider;
 }
 
 export interface RuntimeOptions {
@@ -60,8 +65,8 @@ export class ConnectorRuntime {
   }
 
   /** a call bounded by the deadline even if the driver ignores the abort signal */
-  private async bounded<T>(def: ConnectorDefinition<any>, config: unknown, timeoutMs: number, fn: (ctx: ConnectorContext) => Promise<T>): Promise<T> {
-    const ctx = this.context(timeoutMs);
+  private async bounded<T>(def: ConnectorDefinition<any>, config: unknown, timeoutMs: number, fn: (ctx: ConnectorContext) => Promise<T>, extras: CallExtras = {}): Promise<T> {
+    const ctx = { ...this.context(timeoutMs), ...(extras.oauthTokens ? { oauthTokens: extras.oauthTokens } : {}) };
     try {
       await this.assertTargetsAllowed(def, config);
       return await Promise.race([
@@ -83,10 +88,10 @@ export class ConnectorRuntime {
     return new SourceError(type, 'the connector failed unexpectedly (see the service log)', { kind: 'protocol', cause: err });
   }
 
-  async check(def: ConnectorDefinition<any>, config: unknown, secrets: string[]): Promise<CheckOutcome> {
+  async check(def: ConnectorDefinition<any>, config: unknown, secrets: string[], extras: CallExtras = {}): Promise<CheckOutcome> {
     const t0 = performance.now();
     try {
-      const details = await this.bounded(def, config, this.opts.checkTimeoutMs ?? 15_000, (ctx) => def.check(config, ctx));
+      const details = await this.bounded(def, config, this.opts.checkTimeoutMs ?? 15_000, (ctx) => def.check(config, ctx), extras);
       return { ok: true, latency_ms: Math.round(performance.now() - t0), details, error: null };
     } catch (err) {
       const e = err as SourceError;
@@ -99,7 +104,7 @@ export class ConnectorRuntime {
     }
   }
 
-  async discover(def: ConnectorDefinition<any>, config: unknown): Promise<Catalog> {
-    return this.bounded(def, config, this.opts.discoverTimeoutMs ?? 120_000, (ctx) => def.discover(config, ctx));
+  async discover(def: ConnectorDefinition<any>, config: unknown, extras: CallExtras = {}): Promise<Catalog> {
+    return this.bounded(def, config, this.opts.discoverTimeoutMs ?? 120_000, (ctx) => def.discover(config, ctx), extras);
   }
 }

@@ -82,6 +82,8 @@ export class SyncRunner {
     const counters: JobCounters = { read: 0, upserted: 0, deleted: 0, unchanged: 0, pages: 0, rate_limited_ms: 0 };
     let batch: StagedRecord[] = [];
     const completed = new Set<string>();
+    // subsets of streams the connector re-read completely (scope_complete), by target stream
+    const scopes: Array<{ stream: string; match: Record<string, unknown> }> = [];
     const run = { runId, tenantId, connectionId };
     let lastBeat = Date.now();
 
@@ -111,7 +113,7 @@ export class SyncRunner {
     const ctx = this.runtime.context(24 * 3600_000, signal);
     try {
       await this.runtime.assertTargetsAllowed(loaded.connector.definition, loaded.config);
-      const messages = loaded.connector.definition.read(loaded.config, catalog, { ...ctx, state: streamState, hints, batchSize: this.opts.batchSize });
+      const messages = loaded.connector.definition.read(loaded.config, catalog, { ...ctx, state: streamState, hints, batchSize: this.opts.batchSize, oauthTokens: loaded.oauthTokens });
       for await (const m of messages) {
         if (signal.aborted) throw new SourceError('sync', 'the sync was cancelled', { kind: 'cancelled' });
         switch (m.type) {
@@ -142,6 +144,21 @@ export class SyncRunner {
           case 'stream_status':
             if (m.status === 'complete') completed.add(m.stream);
             break;
+          case 'scope_complete': {
+            const s = bySource.get(m.stream);
+            if (!s) break;
+            const match: Record<string, unknown> = {};
+            for (const [field, value] of Object.entries(m.scope)) {
+              const target = s.fields.find((f) => f.name === field)?.target;
+              if (target === undefined) {
+                this.log.warn({ stream: m.stream, field }, 'scope_complete names an unmapped field; nothing deleted for it');
+                break;
+              }
+              match[target] = value;
+            }
+            if (Object.keys(match).length === Object.keys(m.scope).length && scopes.length < 100_000) scopes.push({ stream: s.target_name, match });
+            break;
+          }
           case 'rate_limited':
             counters.rate_limited_ms = (counters.rate_limited_ms ?? 0) + m.waitMs;
             break;
@@ -163,7 +180,7 @@ export class SyncRunner {
     const fullStreams = targeted
       ? []
       : mapping.filter((s) => (full || s.sync_mode === 'full') && completed.has(s.name)).map((s) => s.target_name);
-    return this.apply(job, { fullStreams, streamState, counters, mapping });
+    return this.apply(job, { fullStreams, scopes, streamState, counters, mapping });
   }
 
   private async heartbeat(job: SyncJobRow, counters: JobCounters): Promise<void> {
@@ -175,7 +192,7 @@ export class SyncRunner {
     });
   }
 
-  private async apply(job: SyncJobRow, p: { fullStreams: string[]; streamState: Record<string, StreamState>; counters: JobCounters; mapping: StreamMapping[] }): Promise<RunResult> {
+  private async apply(job: SyncJobRow, p: { fullStreams: string[]; scopes?: Array<{ stream: string; match: Record<string, unknown> }>; streamState: Record<string, StreamState>; counters: JobCounters; mapping: StreamMapping[] }): Promise<RunResult> {
     const { tenantId, connectionId } = { tenantId: job.tenant_id, connectionId: job.connection_id };
     const result = await this.db.withTenant(tenantId, async (trx) => {
       const current = await syncStateRepository.getForUpdate(trx, tenantId, connectionId);
@@ -195,7 +212,7 @@ export class SyncRunner {
       }
 
       const revision = Number(current.revision) + 1;
-      const changes = await recordsRepository.apply(trx, { tenantId, connectionId, runId: job.id, revision, fullStreams: p.fullStreams });
+      const changes = await recordsRepository.apply(trx, { tenantId, connectionId, runId: job.id, revision, fullStreams: p.fullStreams, scopes: p.scopes });
       const changedStreams = Object.entries(changes).filter(([, c]) => c.upserted + c.deleted > 0).map(([s]) => s);
       const upserted = Object.values(changes).reduce((n, c) => n + c.upserted, 0);
       const deleted = Object.values(changes).reduce((n, c) => n + c.deleted, 0);

@@ -32,6 +32,8 @@ export class SyncWorker {
   private timer?: NodeJS.Timeout;
   private lastRetention = 0;
   private ticking = false;
+  /** more periodic work other domains hang on the tick (provider subscription renewals); errors are logged */
+  readonly tickTasks: Array<{ name: string; run: () => Promise<void> }> = [];
 
   constructor(
     private readonly db: Database,
@@ -191,6 +193,14 @@ export class SyncWorker {
         await syncJobsRepository.pruneLogs(trx, this.config.logRetentionDays);
         await syncJobsRepository.pruneJobs(trx, this.config.logRetentionDays);
       });
+    }
+
+    for (const task of this.tickTasks) {
+      try {
+        await task.run();
+      } catch (err) {
+        this.log.warn({ err, task: task.name }, 'tick task failed');
+      }
     }
   }
 }
