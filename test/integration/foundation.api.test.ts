@@ -21,11 +21,15 @@ describe.each(BACKENDS)('service foundation on %s', (backend) => {
 
   it('refuses every non-public route without a valid key', async () => {
     const spec = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
-    const operations = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => [m.toUpperCase(), p] as const));
-    const publicPaths = new Set(['/healthz', '/readyz', '/metrics']);
+    const operations = Object.entries(spec.paths as Record<string, Record<string, { security?: unknown[] }>>).flatMap(([p, ops]) =>
+      Object.entries(ops).map(([m, op]) => [m.toUpperCase(), p, Array.isArray(op.security) && op.security.length === 0] as const),
+    );
+    // routes meant for callers without an API key say so in the OpenAPI document (security: [])
+    const publicOps = operations.filter(([, , isPublic]) => isPublic).map(([m, p]) => `${m} ${p}`);
+    expect(publicOps).toEqual(expect.arrayContaining(['GET /healthz', 'GET /readyz', 'GET /metrics']));
     let checked = 0;
-    for (const [method, p] of operations) {
-      if (publicPaths.has(p) || p.startsWith('/docs')) continue;
+    for (const [method, p, isPublic] of operations) {
+      if (isPublic || p.startsWith('/docs')) continue;
       const url = p.replace(/\{[^}]+\}/g, 'x');
       const anonymous = await t.app.inject({ method: method as 'GET', url });
       expect(anonymous.statusCode, `${method} ${p}`).toBe(401);
