@@ -1,0 +1,261 @@
+/**
+ * AuthStrategy: how a request proves who we are. `apply` adds credentials to a request's headers
+ * or URL; `refresh` (when the strategy can) gets fresh credentials after a 401 — the Requester
+ * calls it once, then retries the request once. `secrets` lists values that must never appear in
+ * a message (the Requester scrubs them).
+ *
+ *   noAuth, apiKeyAuth (header or query), basicAuth, bearerAuth, tokenProviderAuth (tokens the
+ *   service's OAuth flow stores), oauth2ClientCredentials (client secret or private_key_jwt,
+ *   RFC 7523; the token is cached until shortly before `expires_in` and fetched once at a time).
+ *
+ * Token endpoints are called through the Requester's transport (`AuthContext.send`): the same
+ * network guard, timeout, abort signal and injected fetch as every other call.
+ */
+import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { SourceError } from '../errors.ts';
+import { formatErrorSummary, errorSummaries } from './errors.ts';
+import { describeRequest, type HttpRequest, type HttpResponse } from './types.ts';
+
+export interface AuthContext {
+  source: string;
+  /** sends a request without credentials and without status handling (network errors throw) */
+  send(request: HttpRequest): Promise<HttpResponse<unknown>>;
+}
+
+export interface AuthStrategy {
+  readonly kind: string;
+  apply(headers: Headers, url: URL, ctx: AuthContext): Promise<void>;
+  refresh?(ctx: AuthContext): Promise<boolean>;
+  secrets?(): string[];
+}
+
+export const noAuth: AuthStrategy = { kind: 'none', apply: async () => undefined };
+
+export interface ApiKeyAuthOptions {
+  in: 'header' | 'query';
+  /** header or query parameter name, e.g. `X-API-Key`, `Authorization`, `api_key` */
+  name: string;
+  value: string;
+  /** put before the value, e.g. `SSWS ` (Okta) or `Token ` */
+  prefix?: string;
+}
+
+export function apiKeyAuth(opts: ApiKeyAuthOptions): AuthStrategy {
+  const value = `${opts.prefix ?? ''}${opts.value}`;
+  return {
+    kind: 'api_key',
+    async apply(headers, url) {
+      if (opts.in === 'query') url.searchParams.set(opts.name, value);
+      else headers.set(opts.name, value);
+    },
+    secrets: () => [opts.value],
+  };
+}
+
+export function basicAuth(username: string, password: string): AuthStrategy {
+  const encoded = Buffer.from(`${username}:${password}`, 'utf8').toString('base64');
+  return {
+    kind: 'basic',
+    async apply(headers) {
+      headers.set('authorization', `Basic ${encoded}`);
+    },
+    secrets: () => [password, encoded],
+  };
+}
+
+export function bearerAuth(token: string): AuthStrategy {
+  return {
+    kind: 'bearer',
+    async apply(headers) {
+      headers.set('authorization', `Bearer ${token}`);
+    },
+    secrets: () => [token],
+  };
+}
+
+/**
+ * A token someone else keeps fresh (the service's OAuth auth-code flow): `getToken` is asked for
+ * every request, `refreshToken` after a 401 (answer false when it could not refresh).
+ */
+export function tokenProviderAuth(getToken: () => Promise<string>, refreshToken?: () => Promise<boolean | void>): AuthStrategy {
+  const seen = new Set<string>();
+  return {
+    kind: 'bearer',
+    async apply(headers) {
+      const token = await getToken();
+      if (seen.size > 20) seen.clear();
+      seen.add(token);
+      headers.set('authorization', `Bearer ${token}`);
+    },
+    refresh: refreshToken ? async () => (await refreshToken()) !== false : undefined,
+    secrets: () => [...seen],
+  };
+}
+
+export interface PrivateKeyJwtOptions {
+  /** PKCS#8 or PKCS#1 PEM, or a private JWK as JSON text */
+  privateKeyPem: string;
+  keyId?: string;
+  /** RS256 (default for RSA keys), ES256 (default for EC P-256), PS256, ES384, EdDSA… */
+  alg?: string;
+  /** extra protected-header parameters, e.g. Microsoft's `x5t` certificate thumbprint */
+  headers?: Record<string, string>;
+  /** assertion lifetime in seconds (RFC 7523 wants it short; at most 300) */
+  lifetimeSeconds?: number;
+}
+
+export interface ClientCredentialsOptions {
+  tokenUrl: string;
+  clientId: string;
+  clientSecret?: string;
+  /** how a client secret is sent: in the form (default) or as HTTP Basic */
+  clientSecretMethod?: 'client_secret_post' | 'client_secret_basic';
+  privateKeyJwt?: PrivateKeyJwtOptions;
+  scope?: string | string[];
+  /** Auth0's API identifier */
+  audience?: string;
+  extraParams?: Record<string, string>;
+  /** fetch a new token this long before it expires (default: a tenth of its lifetime, at most 60 s) */
+  refreshSkewMs?: number;
+  now?: () => number;
+}
+
+interface CachedToken {
+  accessToken: string;
+  /** epoch ms after which the token is not used any more; undefined: until a 401 */
+  refreshAt?: number;
+}
+
+const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+function loadPrivateKey(source: string, pem: string): KeyObject {
+  try {
+    const text = pem.trim();
+    return text.startsWith('{') ? createPrivateKey({ key: JSON.parse(text) as import('node:crypto').JsonWebKey, format: 'jwk' }) : createPrivateKey(text);
+  } catch {
+    throw new SourceError(source, 'the private key for private_key_jwt cannot be read (expected a PEM private key or a private JWK)', { kind: 'config' });
+  }
+}
+
+function defaultAlg(key: KeyObject): string {
+  switch (key.asymmetricKeyType) {
+    case 'ec':
+      return ({ 'P-384': 'ES384', 'P-521': 'ES512' } as Record<string, string>)[key.asymmetricKeyDetails?.namedCurve ?? ''] ?? 'ES256';
+    case 'ed25519':
+      return 'EdDSA';
+    case 'rsa-pss':
+      return 'PS256';
+    default:
+      return 'RS256';
+  }
+}
+
+/** An RFC 7523 client assertion: iss = sub = client id, aud = token URL, a fresh jti, short exp. */
+export async function signClientAssertion(source: string, opts: { clientId: string; tokenUrl: string } & PrivateKeyJwtOptions): Promise<string> {
+  const key = loadPrivateKey(source, opts.privateKeyPem);
+  const alg = opts.alg ?? defaultAlg(key);
+  const lifetime = Math.min(300, Math.max(30, opts.lifetimeSeconds ?? 300));
+  try {
+    return await new SignJWT({})
+      .setProtectedHeader({ ...opts.headers, alg, typ: 'JWT', ...(opts.keyId ? { kid: opts.keyId } : {}) })
+      .setIssuer(opts.clientId)
+      .setSubject(opts.clientId)
+      .setAudience(opts.tokenUrl)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime(`${lifetime}s`)
+      .sign(key);
+  } catch (err) {
+    throw new SourceError(source, `cannot sign the client assertion with ${alg} (${(err as Error).name})`, { kind: 'config' });
+  }
+}
+
+function tokenError(source: string, tokenUrl: string, res: HttpResponse<unknown>): SourceError {
+  const summary = formatErrorSummary(errorSummaries.oauth(res.body) ?? errorSummaries.auth0(res.body) ?? errorSummaries.problem(res.body));
+  const kind = res.status === 429 ? 'rate_limited' : res.status >= 500 ? 'transient' : 'auth';
+  return new SourceError(source, `${describeRequest('POST', tokenUrl)} answered ${res.status}${summary ? ` ${summary}` : ''} (token request)`, {
+    kind,
+    detail: { status: res.status },
+  });
+}
+
+/** OAuth 2.0 client credentials (RFC 6749 §4.4) with a client secret or private_key_jwt. */
+export function oauth2ClientCredentials(opts: ClientCredentialsOptions): AuthStrategy & { readonly tokenRequests: number } {
+  const now = opts.now ?? Date.now;
+  let cached: CachedToken | undefined;
+  let inflight: Promise<CachedToken> | undefined;
+  let tokenRequests = 0;
+  const issued = new Set<string>();
+
+  async function requestToken(ctx: AuthContext): Promise<CachedToken> {
+    const form = new URLSearchParams({ grant_type: 'client_credentials' });
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const scope = Array.isArray(opts.scope) ? opts.scope.join(' ') : opts.scope;
+    if (scope) form.set('scope', scope);
+    if (opts.audience) form.set('audience', opts.audience);
+    for (const [k, v] of Object.entries(opts.extraParams ?? {})) form.set(k, v);
+    if (opts.privateKeyJwt) {
+      form.set('client_id', opts.clientId);
+      form.set('client_assertion_type', ASSERTION_TYPE);
+      form.set('client_assertion', await signClientAssertion(ctx.source, { clientId: opts.clientId, tokenUrl: opts.tokenUrl, ...opts.privateKeyJwt }));
+    } else if (opts.clientSecretMethod === 'client_secret_basic') {
+      const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+      headers.authorization = `Basic ${Buffer.from(`${enc(opts.clientId)}:${enc(opts.clientSecret ?? '')}`).toString('base64')}`;
+    } else {
+      form.set('client_id', opts.clientId);
+      if (opts.clientSecret !== undefined) form.set('client_secret', opts.clientSecret);
+    }
+    tokenRequests += 1;
+    const sentAt = now();
+    const res = await ctx.send({ method: 'POST', url: opts.tokenUrl, headers, body: form, responseType: 'json' });
+    if (res.status < 200 || res.status >= 300) throw tokenError(ctx.source, opts.tokenUrl, res);
+    const body = (res.body ?? {}) as Record<string, unknown>;
+    const accessToken = body.access_token;
+    if (typeof accessToken !== 'string' || accessToken === '') {
+      throw new SourceError(ctx.source, `${describeRequest('POST', opts.tokenUrl)} answered ${res.status} without an access_token`, { kind: 'protocol' });
+    }
+    const type = typeof body.token_type === 'string' ? body.token_type.toLowerCase() : 'bearer';
+    if (type !== 'bearer') throw new SourceError(ctx.source, `the token endpoint issued a ${body.token_type} token; only Bearer tokens are supported`, { kind: 'protocol' });
+    if (issued.size >= 10) issued.delete(issued.values().next().value as string);
+    issued.add(accessToken);
+    const lifetimeMs = Number(body.expires_in) * 1000;
+    if (!Number.isFinite(lifetimeMs) || lifetimeMs <= 0) return { accessToken };
+    const skew = opts.refreshSkewMs ?? Math.min(60_000, lifetimeMs / 10);
+    return { accessToken, refreshAt: sentAt + lifetimeMs - skew };
+  }
+
+  function fetchToken(ctx: AuthContext): Promise<CachedToken> {
+    inflight ??= requestToken(ctx).then(
+      (t) => {
+        cached = t;
+        inflight = undefined;
+        return t;
+      },
+      (err: unknown) => {
+        inflight = undefined;
+        throw err;
+      },
+    );
+    return inflight;
+  }
+
+  const fresh = (t: CachedToken | undefined): t is CachedToken => t !== undefined && (t.refreshAt === undefined || now() < t.refreshAt);
+
+  return {
+    kind: opts.privateKeyJwt ? 'private_key_jwt' : 'client_credentials',
+    get tokenRequests() {
+      return tokenRequests;
+    },
+    async apply(headers, _url, ctx) {
+      const token = fresh(cached) ? cached : await fetchToken(ctx);
+      headers.set('authorization', `Bearer ${token.accessToken}`);
+    },
+    async refresh(ctx) {
+      cached = undefined;
+      await fetchToken(ctx);
+      return true;
+    },
+    secrets: () => [opts.clientSecret ?? '', opts.privateKeyJwt?.privateKeyPem ?? '', ...issued].filter((s) => s.length > 0),
+  };
+}
