@@ -25,6 +25,9 @@ import { registryRoutes } from './registry/registry.routes.ts';
 import { connectionsRoutes } from './connections/connections.routes.ts';
 import { syncRoutes } from './sync/sync.routes.ts';
 import { opalRoutes } from './opal/opal.plugin.ts';
+import { oauthRoutes } from './oauth/oauth.routes.ts';
+import { webhooksRoutes } from './webhooks/webhooks.routes.ts';
+import { subscriptionsRoutes } from './subscriptions/subscriptions.routes.ts';
 
 export interface AppDeps extends Omit<CoreDeps, 'logger'> {
   services: Services;
@@ -96,6 +99,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(connectionsRoutes, { connections: services.connections });
   await app.register(syncRoutes, { sync: services.sync });
   await app.register(opalRoutes, { opal: services.opal });
+  await app.register(oauthRoutes, { oauth: services.oauth });
+  await app.register(webhooksRoutes, { webhooks: services.webhooks, bodyLimit: Math.min(config.bodyLimitBytes, 512 * 1024) });
+  await app.register(subscriptionsRoutes, { subscriptions: services.subscriptions });
 
   return app;
 }

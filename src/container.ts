@@ -24,6 +24,9 @@ import { SyncRunner } from './sync/sync-runner.ts';
 import { SyncWorker } from './sync/sync-worker.ts';
 import { createSyncMetrics } from './sync/sync.metrics.ts';
 import { createOpalServices, type OpalServices } from './opal/opal.container.ts';
+import { OAuthService } from './oauth/oauth.service.ts';
+import { WebhooksService } from './webhooks/webhooks.service.ts';
+import { SubscriptionsService } from './subscriptions/subscriptions.service.ts';
 
 export interface CoreDeps {
   config: AppConfig;
@@ -52,6 +55,10 @@ export interface Services {
   syncWorker: SyncWorker;
   /** the OPAL/OPA data plane: documents, data tokens, publisher */
   opal: OpalServices;
+  oauth: OAuthService;
+  webhooks: WebhooksService;
+  /** provider push subscriptions (Graph, Google watch channels), renewed from the worker's tick */
+  subscriptions: SubscriptionsService;
 }
 
 export function createServices(deps: CoreDeps): Services {
@@ -84,5 +91,11 @@ export function createServices(deps: CoreDeps): Services {
   const syncWorker = new SyncWorker(deps.db, queue, runner, sync, deps.config.sync, createSyncMetrics(metrics.registry, deps.db), logger.child({ component: 'sync-worker' }));
   health.add({ name: 'queue', critical: false, run: async () => ({ waiting: await queue.waiting() }) });
   const opal = createOpalServices({ config: deps.config, db: deps.db, cache: deps.cache, keyring: deps.keyring, registry: deps.registry, metrics, apiKeys, tenants, audit, revisions, logger });
-  return { audit, secrets, apiKeys, tenants, health, metrics, logger, registry: deps.registry, runtime, connections, revisions, queue, sync, syncWorker, opal };
+  const oauth = new OAuthService(deps.db, deps.keyring, connections, secrets, audit, runtime, { publicUrl: deps.config.publicUrl });
+  connections.useOAuthTokens(oauth.resolveTokens);
+  const webhooks = new WebhooksService(deps.db, connections, sync, audit);
+  const subscriptions = new SubscriptionsService(deps.db, deps.registry, connections, runtime, { publicUrl: deps.config.publicUrl }, logger.child({ component: 'subscriptions' }));
+  syncWorker.tickTasks.push({ name: 'subscriptions', run: () => subscriptions.tick() });
+  webhooks.onRenewalRequested((tenantId, connectionId) => subscriptions.requestRenewal(tenantId, connectionId));
+  return { audit, secrets, apiKeys, tenants, health, metrics, logger, registry: deps.registry, runtime, connections, revisions, queue, sync, syncWorker, opal, oauth, webhooks, subscriptions };
 }
