@@ -15,7 +15,7 @@ import { metricsPlugin } from './observability/metrics.ts';
 import { healthRoutes } from './observability/health.routes.ts';
 import { installErrorHandling } from './http/error-handler.ts';
 import { ErrorBody } from './http/schemas.ts';
-import { authPlugin, bearerOf } from './auth/auth.plugin.ts';
+import { authPlugin } from './auth/auth.plugin.ts';
 import { auditPlugin } from './audit/audit.plugin.ts';
 import { tenantsRoutes } from './tenancy/tenants.routes.ts';
 import { apiKeysRoutes } from './auth/api-keys.routes.ts';
@@ -77,11 +77,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(rateLimit, {
       max: config.rateLimitPerMinute,
       timeWindow: '1 minute',
-      // per API key (its lookup prefix), per address for anonymous calls
-      keyGenerator: (req) => {
-        const key = bearerOf(req);
-        return key ? `key:${crypto.createHash('sha256').update(key).digest('hex').slice(0, 16)}` : `ip:${req.ip}`;
-      },
+      // per authenticated API key; per address otherwise. The limiter's hook is route-level, so it
+      // runs after authentication: a caller cannot get a fresh budget by sending another token.
+      keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : `ip:${req.ip}`),
       errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, code: 'FST_ERR_RATE_LIMIT_EXCEEDED', message: `rate limit of ${ctx.max} requests per minute exceeded; retry after ${Math.ceil(ctx.ttl / 1000)} s` }),
     });
   }

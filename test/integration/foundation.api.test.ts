@@ -113,6 +113,14 @@ describe('rate limiting per key', () => {
       expect(r.json().error.code).toBe('PIP_RATE_LIMITED');
       // health stays reachable for probes
       expect((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+      // a caller without a valid key cannot get a fresh budget by sending a different token each time
+      const anonymous: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await t.app.inject({ method: 'GET', url: '/pip/oauth/callback/okta?state=bogus&code=x', headers: { authorization: `Bearer made-up-${i}` }, remoteAddress: '10.9.8.7' });
+        anonymous.push(r.statusCode);
+      }
+      expect(anonymous.slice(0, 3).every((c) => c >= 400 && c < 429)).toBe(true);
+      expect(anonymous.slice(3)).toEqual([429, 429]);
     } finally {
       await t.close();
     }
