@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.ts';
-import { GROUPS, normalizeDnForTest, PEOPLE, startSlapd, type SlapdServer } from '../../test/helpers/slapd.ts';
+import { directoryFixture, GROUPS, normalizeDnForTest, PEOPLE, startSlapd, type SlapdServer } from '../../test/helpers/slapd.ts';
 import { syncAndWait } from '../../test/helpers/sync.ts';
+import { tenantKey } from '../../test/helpers/opal.ts';
 
 describe('ldap connection through the API', () => {
   let t: TestApp;
@@ -88,5 +89,38 @@ describe('ldap connection through the API', () => {
     expect(second, JSON.stringify(second)).toMatchObject({ status: 'succeeded', counters: { read: 1, upserted: 1 } });
     expect((await stored('users')).find((r) => r.record_key === someone.entryUUID![0])!.data.email).toBe('renamed@example.org');
     expect(await stored('users')).toHaveLength(storedUsers.length);
+  });
+  it('publishes the directory to OPA: transitive groups of a nested-group member, and the 1,600-member group', async () => {
+    const fixture = directoryFixture();
+    const key = await tenantKey(t, 'default', 'opal');
+    const fetch = async (path: string) => {
+      const r = await t.app.inject({ method: 'GET', url: `/opal/pip-data/default/${path}`, headers: { authorization: `Bearer ${key}` } });
+      expect(r.statusCode, r.body.slice(0, 300)).toBe(200);
+      expect(r.headers['content-type']).toContain('application/json');
+      return r.json();
+    };
+    const users = await fetch('users');
+    const groups = await fetch('groups');
+    const name = (i: number) => /^cn=([^,]+),/.exec(fixture.groupDn(i))![1]!;
+
+    // user 11 is a direct member of the innermost group of a three-level chain
+    const [l1, l2, l3] = fixture.nestedChain;
+    const [nested] = await ldap.search(PEOPLE, '(uid=user0011)', ['mail']);
+    const nestedUser = users[nested!.mail![0]!.toLowerCase()];
+    expect(nestedUser, 'user0011 in data.pip.default.users').toBeDefined();
+    expect(nestedUser.groups).toEqual(expect.arrayContaining([name(l1), name(l2), name(l3)]));
+    expect(groups[name(l1)].member_groups).toEqual([name(l2)]);
+    expect(groups[name(l3)].members).toContain(nested!.mail![0]!.toLowerCase());
+
+    // the cycle A → B → A does not break the document: both groups reach each other's members
+    const [a, b] = fixture.cycle;
+    const [inA] = await ldap.search(PEOPLE, '(uid=user0020)', ['mail']);
+    expect(users[inA!.mail![0]!.toLowerCase()].groups).toEqual(expect.arrayContaining([name(a), name(b)]));
+
+    // the group of more than 1,500 members (read with paging) lists every one of them
+    const big = groups[name(fixture.bigGroup.index)];
+    expect(big.members).toHaveLength(fixture.bigGroup.members);
+    expect(new Set(big.members).size).toBe(fixture.bigGroup.members);
+    expect(Object.keys(users).length).toBeGreaterThanOrEqual(2000);
   });
 });
