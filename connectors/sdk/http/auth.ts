@@ -14,8 +14,9 @@
 import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { SourceError } from '../errors.ts';
-import { formatErrorSummary, errorSummaries } from './errors.ts';
-import { describeRequest, type HttpRequest, type HttpResponse } from './types.ts';
+import { errorSummaries } from './errors.ts';
+import { tokenGrantAuth } from './token-grant.ts';
+import type { HttpRequest, HttpResponse } from './types.ts';
 
 export interface AuthContext {
   source: string;
@@ -121,11 +122,6 @@ export interface ClientCredentialsOptions {
   now?: () => number;
 }
 
-interface CachedToken {
-  accessToken: string;
-  /** epoch ms after which the token is not used any more; undefined: until a 401 */
-  refreshAt?: number;
-}
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -171,91 +167,34 @@ export async function signClientAssertion(source: string, opts: { clientId: stri
   }
 }
 
-function tokenError(source: string, tokenUrl: string, res: HttpResponse<unknown>): SourceError {
-  const summary = formatErrorSummary(errorSummaries.oauth(res.body) ?? errorSummaries.auth0(res.body) ?? errorSummaries.problem(res.body));
-  const kind = res.status === 429 ? 'rate_limited' : res.status >= 500 ? 'transient' : 'auth';
-  return new SourceError(source, `${describeRequest('POST', tokenUrl)} answered ${res.status}${summary ? ` ${summary}` : ''} (token request)`, {
-    kind,
-    detail: { status: res.status },
-  });
-}
-
 /** OAuth 2.0 client credentials (RFC 6749 §4.4) with a client secret or private_key_jwt. */
 export function oauth2ClientCredentials(opts: ClientCredentialsOptions): AuthStrategy & { readonly tokenRequests: number } {
-  const now = opts.now ?? Date.now;
-  let cached: CachedToken | undefined;
-  let inflight: Promise<CachedToken> | undefined;
-  let tokenRequests = 0;
-  const issued = new Set<string>();
-
-  async function requestToken(ctx: AuthContext): Promise<CachedToken> {
-    const form = new URLSearchParams({ grant_type: 'client_credentials' });
-    const headers: Record<string, string> = { accept: 'application/json' };
-    const scope = Array.isArray(opts.scope) ? opts.scope.join(' ') : opts.scope;
-    if (scope) form.set('scope', scope);
-    if (opts.audience) form.set('audience', opts.audience);
-    for (const [k, v] of Object.entries(opts.extraParams ?? {})) form.set(k, v);
-    if (opts.privateKeyJwt) {
-      form.set('client_id', opts.clientId);
-      form.set('client_assertion_type', ASSERTION_TYPE);
-      form.set('client_assertion', await signClientAssertion(ctx.source, { clientId: opts.clientId, tokenUrl: opts.tokenUrl, ...opts.privateKeyJwt }));
-    } else if (opts.clientSecretMethod === 'client_secret_basic') {
-      const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
-      headers.authorization = `Basic ${Buffer.from(`${enc(opts.clientId)}:${enc(opts.clientSecret ?? '')}`).toString('base64')}`;
-    } else {
-      form.set('client_id', opts.clientId);
-      if (opts.clientSecret !== undefined) form.set('client_secret', opts.clientSecret);
-    }
-    tokenRequests += 1;
-    const sentAt = now();
-    const res = await ctx.send({ method: 'POST', url: opts.tokenUrl, headers, body: form, responseType: 'json' });
-    if (res.status < 200 || res.status >= 300) throw tokenError(ctx.source, opts.tokenUrl, res);
-    const body = (res.body ?? {}) as Record<string, unknown>;
-    const accessToken = body.access_token;
-    if (typeof accessToken !== 'string' || accessToken === '') {
-      throw new SourceError(ctx.source, `${describeRequest('POST', opts.tokenUrl)} answered ${res.status} without an access_token`, { kind: 'protocol' });
-    }
-    const type = typeof body.token_type === 'string' ? body.token_type.toLowerCase() : 'bearer';
-    if (type !== 'bearer') throw new SourceError(ctx.source, `the token endpoint issued a ${body.token_type} token; only Bearer tokens are supported`, { kind: 'protocol' });
-    if (issued.size >= 10) issued.delete(issued.values().next().value as string);
-    issued.add(accessToken);
-    const lifetimeMs = Number(body.expires_in) * 1000;
-    if (!Number.isFinite(lifetimeMs) || lifetimeMs <= 0) return { accessToken };
-    const skew = opts.refreshSkewMs ?? Math.min(60_000, lifetimeMs / 10);
-    return { accessToken, refreshAt: sentAt + lifetimeMs - skew };
-  }
-
-  function fetchToken(ctx: AuthContext): Promise<CachedToken> {
-    inflight ??= requestToken(ctx).then(
-      (t) => {
-        cached = t;
-        inflight = undefined;
-        return t;
-      },
-      (err: unknown) => {
-        inflight = undefined;
-        throw err;
-      },
-    );
-    return inflight;
-  }
-
-  const fresh = (t: CachedToken | undefined): t is CachedToken => t !== undefined && (t.refreshAt === undefined || now() < t.refreshAt);
-
-  return {
+  return tokenGrantAuth({
     kind: opts.privateKeyJwt ? 'private_key_jwt' : 'client_credentials',
-    get tokenRequests() {
-      return tokenRequests;
+    tokenUrl: opts.tokenUrl,
+    refreshSkewMs: opts.refreshSkewMs,
+    now: opts.now,
+    secrets: [opts.clientSecret ?? '', opts.privateKeyJwt?.privateKeyPem ?? ''],
+    errorSummary: (body) => errorSummaries.oauth(body) ?? errorSummaries.auth0(body) ?? errorSummaries.problem(body),
+    async grant(ctx) {
+      const form = new URLSearchParams({ grant_type: 'client_credentials' });
+      const headers: Record<string, string> = {};
+      const scope = Array.isArray(opts.scope) ? opts.scope.join(' ') : opts.scope;
+      if (scope) form.set('scope', scope);
+      if (opts.audience) form.set('audience', opts.audience);
+      for (const [k, v] of Object.entries(opts.extraParams ?? {})) form.set(k, v);
+      if (opts.privateKeyJwt) {
+        form.set('client_id', opts.clientId);
+        form.set('client_assertion_type', ASSERTION_TYPE);
+        form.set('client_assertion', await signClientAssertion(ctx.source, { clientId: opts.clientId, tokenUrl: opts.tokenUrl, ...opts.privateKeyJwt }));
+      } else if (opts.clientSecretMethod === 'client_secret_basic') {
+        const enc = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
+        headers.authorization = `Basic ${Buffer.from(`${enc(opts.clientId)}:${enc(opts.clientSecret ?? '')}`).toString('base64')}`;
+      } else {
+        form.set('client_id', opts.clientId);
+        if (opts.clientSecret !== undefined) form.set('client_secret', opts.clientSecret);
+      }
+      return { form, headers };
     },
-    async apply(headers, _url, ctx) {
-      const token = fresh(cached) ? cached : await fetchToken(ctx);
-      headers.set('authorization', `Bearer ${token.accessToken}`);
-    },
-    async refresh(ctx) {
-      cached = undefined;
-      await fetchToken(ctx);
-      return true;
-    },
-    secrets: () => [opts.clientSecret ?? '', opts.privateKeyJwt?.privateKeyPem ?? '', ...issued].filter((s) => s.length > 0),
-  };
+  });
 }

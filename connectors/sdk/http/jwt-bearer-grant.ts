@@ -12,9 +12,9 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { SourceError } from '../errors.ts';
-import type { AuthContext, AuthStrategy } from './auth.ts';
-import { errorSummaries, formatErrorSummary } from './errors.ts';
-import { describeRequest } from './types.ts';
+import type { AuthStrategy } from './auth.ts';
+import { errorSummaries } from './errors.ts';
+import { tokenGrantAuth } from './token-grant.ts';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -45,10 +45,6 @@ function loadKey(source: string, pem: string): KeyObject {
 
 export function jwtBearerGrant(opts: JwtBearerGrantOptions): AuthStrategy & { readonly tokenRequests: number } {
   const now = opts.now ?? Date.now;
-  let cached: { token: string; refreshAt: number } | undefined;
-  let inflight: Promise<{ token: string; refreshAt: number }> | undefined;
-  let tokenRequests = 0;
-  const issued = new Set<string>();
 
   async function assertion(source: string): Promise<string> {
     const key = loadKey(source, opts.privateKeyPem);
@@ -67,58 +63,14 @@ export function jwtBearerGrant(opts: JwtBearerGrantOptions): AuthStrategy & { re
     }
   }
 
-  async function requestToken(ctx: AuthContext): Promise<{ token: string; refreshAt: number }> {
-    const form = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion: await assertion(ctx.source) });
-    tokenRequests += 1;
-    const sentAt = now();
-    const res = await ctx.send({ method: 'POST', url: opts.tokenUrl, headers: { accept: 'application/json' }, body: form, responseType: 'json' });
-    if (res.status < 200 || res.status >= 300) {
-      const summary = formatErrorSummary(errorSummaries.oauth(res.body) ?? errorSummaries.google(res.body));
-      throw new SourceError(ctx.source, `${describeRequest('POST', opts.tokenUrl)} answered ${res.status}${summary ? ` ${summary}` : ''} (token request)`, {
-        kind: res.status === 429 ? 'rate_limited' : res.status >= 500 ? 'transient' : 'auth',
-        detail: { status: res.status },
-      });
-    }
-    const body = (res.body ?? {}) as Record<string, unknown>;
-    if (typeof body.access_token !== 'string' || body.access_token === '') {
-      throw new SourceError(ctx.source, `${describeRequest('POST', opts.tokenUrl)} answered ${res.status} without an access_token`, { kind: 'protocol' });
-    }
-    if (issued.size >= 10) issued.delete(issued.values().next().value as string);
-    issued.add(body.access_token);
-    const lifetimeMs = Number(body.expires_in) * 1000;
-    const life = Number.isFinite(lifetimeMs) && lifetimeMs > 0 ? lifetimeMs : 3_600_000;
-    return { token: body.access_token, refreshAt: sentAt + life - Math.min(60_000, life / 10) };
-  }
-
-  function fetchToken(ctx: AuthContext): Promise<{ token: string; refreshAt: number }> {
-    inflight ??= requestToken(ctx).then(
-      (t) => {
-        cached = t;
-        inflight = undefined;
-        return t;
-      },
-      (err: unknown) => {
-        inflight = undefined;
-        throw err;
-      },
-    );
-    return inflight;
-  }
-
-  return {
+  return tokenGrantAuth({
     kind: 'jwt_bearer',
-    get tokenRequests() {
-      return tokenRequests;
-    },
-    async apply(headers, _url, ctx) {
-      const t = cached && now() < cached.refreshAt ? cached : await fetchToken(ctx);
-      headers.set('authorization', `Bearer ${t.token}`);
-    },
-    async refresh(ctx) {
-      cached = undefined;
-      await fetchToken(ctx);
-      return true;
-    },
-    secrets: () => [opts.privateKeyPem, ...issued],
-  };
+    tokenUrl: opts.tokenUrl,
+    now,
+    // Google's tokens live an hour; assume that when expires_in is missing
+    defaultLifetimeMs: 3_600_000,
+    secrets: [opts.privateKeyPem],
+    errorSummary: (body) => errorSummaries.oauth(body) ?? errorSummaries.google(body),
+    grant: async (ctx) => ({ form: new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion: await assertion(ctx.source) }) }),
+  });
 }
