@@ -84,6 +84,9 @@ export class SyncRunner {
     const completed = new Set<string>();
     // subsets of streams the connector re-read completely (scope_complete), by target stream
     const scopes: Array<{ stream: string; match: Record<string, unknown> }> = [];
+    // streams the connector re-read whole (scope_complete with an empty scope, e.g. a resync after
+    // an expired delta token): applied like a completed full stream, under the mass-delete guard
+    const wholeStreams = new Set<string>();
     const run = { runId, tenantId, connectionId };
     let lastBeat = Date.now();
 
@@ -147,6 +150,10 @@ export class SyncRunner {
           case 'scope_complete': {
             const s = bySource.get(m.stream);
             if (!s) break;
+            if (Object.keys(m.scope).length === 0) {
+              wholeStreams.add(m.stream);
+              break;
+            }
             const match: Record<string, unknown> = {};
             for (const [field, value] of Object.entries(m.scope)) {
               const target = s.fields.find((f) => f.name === field)?.target;
@@ -179,7 +186,7 @@ export class SyncRunner {
     // full streams whose read did not complete must not delete anything
     const fullStreams = targeted
       ? []
-      : mapping.filter((s) => (full || s.sync_mode === 'full') && completed.has(s.name)).map((s) => s.target_name);
+      : mapping.filter((s) => ((full || s.sync_mode === 'full') && completed.has(s.name)) || wholeStreams.has(s.name)).map((s) => s.target_name);
     return this.apply(job, { fullStreams, scopes, streamState, counters, mapping });
   }
 

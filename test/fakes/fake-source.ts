@@ -22,6 +22,8 @@ export interface FakeSource {
   tables: Map<string, Row[]>;
   /** the next read fails after emitting this many records (then the flag clears) */
   failAfter?: { records: number; kind: SourceError['kind'] };
+  /** the next reads re-read every stream whole and say so (scope_complete with an empty scope), as a delta source does after its token expired */
+  resync?: boolean;
   /** per-record delay in ms (to let tests interrupt a sync) */
   delayMs: number;
   calls: { check: number; discover: number; read: number };
@@ -96,7 +98,7 @@ export function createFakeSource(type = 'fake'): FakeSource {
         const hint = ctx.hints?.find((h) => h.stream === s.name);
         let selected = [...rows];
         if (hint) selected = selected.filter((r) => hint.keys.some((k) => String(k.id) === String(r.id)));
-        else if (since !== undefined && s.cursorField) selected = selected.filter((r) => String(r[s.cursorField!]) > since);
+        else if (since !== undefined && s.cursorField && !source.resync) selected = selected.filter((r) => String(r[s.cursorField!]) > since);
         if (s.cursorField) selected.sort((a, b) => String(a[s.cursorField!]).localeCompare(String(b[s.cursorField!])));
         let max = since;
         for (const r of selected) {
@@ -112,6 +114,7 @@ export function createFakeSource(type = 'fake'): FakeSource {
           emitted++;
           if (s.cursorField) max = String(r[s.cursorField]);
         }
+        if (source.resync && !hint) yield { type: 'scope_complete', stream: s.name, scope: {} };
         if (s.cursorField && !hint) yield { type: 'state', stream: s.name, state: { cursor: max } };
         yield { type: 'stream_status', stream: s.name, status: 'complete' };
       }

@@ -101,6 +101,27 @@ describe.each(BACKENDS)('sync engine on %s', (backend) => {
     expect(await records(id)).toHaveLength(0);
   });
 
+  it('a whole-stream re-read (scope_complete) deletes what is gone, but never wipes a stream on an empty resync', async () => {
+    const rows = people(10);
+    fake.tables.set('resynced', rows);
+    const id = await connection('resync-1', [{ name: 'resynced', sync_mode: 'incremental' }]);
+    await syncAndWait(t, id);
+    fake.resync = true;
+    try {
+      // the provider lost its delta token: everything is read again, one record is gone
+      fake.tables.set('resynced', rows.slice(1));
+      expect(await syncAndWait(t, id)).toMatchObject({ status: 'succeeded', counters: { read: 9, upserted: 0, deleted: 1 } });
+      expect(await records(id)).toHaveLength(9);
+      // a resync that comes back empty is refused like a full sync would be
+      fake.tables.set('resynced', []);
+      const refused = await syncAndWait(t, id);
+      expect(refused).toMatchObject({ status: 'failed', error: { code: 'PIP_SYNC_MASS_DELETE_REFUSED' } });
+      expect(await records(id)).toHaveLength(9);
+    } finally {
+      fake.resync = false;
+    }
+  });
+
   it('a failed read leaves the previous revision untouched; auth errors fail at once, transient ones are retried', async () => {
     fake.tables.set('flaky', people(20));
     const id = await connection('flaky-1', [{ name: 'flaky' }]);
